@@ -1,0 +1,436 @@
+package iso8583
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	moov "github.com/moov-io/iso8583"
+	moverr "github.com/moov-io/iso8583/errors"
+)
+
+// Message is one ISO 8583 message as typed fields. Strings hold the field's characters as on the
+// wire (fixed numeric fields at full width, zero-padded); an empty string or nil slice means the
+// field is absent. Fields 52, 64 and 128 are binary (8 bytes) and travel as 16 hex characters.
+type Message struct {
+	MTI                  string
+	PAN                  string // 2, n..19
+	ProcessingCode       string // 3, n6
+	Amount               string // 4, n12, minor units of Currency
+	TransmissionDateTime string // 7, MMDDhhmmss (UTC)
+	STAN                 string // 11, n6
+	LocalTime            string // 12, hhmmss
+	LocalDate            string // 13, MMDD
+	Expiry               string // 14, YYMM
+	MCC                  string // 18, n4
+	POSEntryMode         string // 22, n3
+	CardSequence         string // 23, n3
+	POSCondition         string // 25, n2
+	AcquirerID           string // 32, n..11
+	ForwardingID         string // 33, n..11
+	Track2               string // 35, z..37
+	RRN                  string // 37, an12
+	ApprovalCode         string // 38, an6
+	ResponseCode         string // 39, an2
+	TerminalID           string // 41, ans8
+	MerchantID           string // 42, ans15
+	CardAcceptorName     string // 43, ans40
+	AdditionalResponse   string // 44, ans..25
+	Track1               string // 45, ans..76
+	AdditionalData       string // 48, ans...999: payment reference (bill or order number)
+	Currency             string // 49, n3 ISO 4217 numeric
+	PINBlock             []byte // 52, b8
+	SecurityControl      string // 53, n16
+	AdditionalAmounts    string // 54, an...120
+	ICC                  string // 55, EMV data
+	Private60            string // 60
+	Private61            string // 61
+	Private62            string // 62: the DUKPT KSN as 20 hex characters when a PIN is under DUKPT
+	Private63            string // 63
+	MAC                  []byte // 64, b8
+	NetworkCode          string // 70, n3: 001 sign-on, 002 sign-off, 301 echo
+	OriginalData         string // 90, n42: original MTI, STAN, transmission date-time, acquirer, forwarder
+	ReplacementAmounts   string // 95, an42
+	MAC2                 []byte // 128, b8
+	Other                []Field
+}
+
+// Field is a field the typed message has no name for, kept so that it can be forwarded.
+type Field struct {
+	ID    int
+	Value string
+}
+
+// FieldError is a problem with one field. Its message names the field and never its content, so it
+// is safe to log even when the field holds card data.
+type FieldError struct {
+	Field  int // 0 is the MTI, 1 the bitmap
+	Reason string
+	Err    error
+}
+
+func (e *FieldError) Error() string {
+	switch e.Field {
+	case 0:
+		return "MTI: " + e.Reason
+	case 1:
+		return "bitmap: " + e.Reason
+	case -1:
+		return "message: " + e.Reason
+	}
+	return "field " + strconv.Itoa(e.Field) + ": " + e.Reason
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrUnpack is the error every unpack failure wraps.
+var ErrUnpack = errors.New("unpack")
+
+// ErrPack is the error every pack failure wraps.
+var ErrPack = errors.New("pack")
+
+// stringField maps a field number to the typed message's string field, for the fields that are
+// strings. Binary fields (52, 64, 128) are handled apart.
+func (m *Message) stringField(id int) *string {
+	switch id {
+	case 2:
+		return &m.PAN
+	case 3:
+		return &m.ProcessingCode
+	case 4:
+		return &m.Amount
+	case 7:
+		return &m.TransmissionDateTime
+	case 11:
+		return &m.STAN
+	case 12:
+		return &m.LocalTime
+	case 13:
+		return &m.LocalDate
+	case 14:
+		return &m.Expiry
+	case 18:
+		return &m.MCC
+	case 22:
+		return &m.POSEntryMode
+	case 23:
+		return &m.CardSequence
+	case 25:
+		return &m.POSCondition
+	case 32:
+		return &m.AcquirerID
+	case 33:
+		return &m.ForwardingID
+	case 35:
+		return &m.Track2
+	case 37:
+		return &m.RRN
+	case 38:
+		return &m.ApprovalCode
+	case 39:
+		return &m.ResponseCode
+	case 41:
+		return &m.TerminalID
+	case 42:
+		return &m.MerchantID
+	case 43:
+		return &m.CardAcceptorName
+	case 44:
+		return &m.AdditionalResponse
+	case 45:
+		return &m.Track1
+	case 48:
+		return &m.AdditionalData
+	case 49:
+		return &m.Currency
+	case 53:
+		return &m.SecurityControl
+	case 54:
+		return &m.AdditionalAmounts
+	case 55:
+		return &m.ICC
+	case 60:
+		return &m.Private60
+	case 61:
+		return &m.Private61
+	case 62:
+		return &m.Private62
+	case 63:
+		return &m.Private63
+	case 70:
+		return &m.NetworkCode
+	case 90:
+		return &m.OriginalData
+	case 95:
+		return &m.ReplacementAmounts
+	}
+	return nil
+}
+
+func (m *Message) binaryField(id int) *[]byte {
+	switch id {
+	case 52:
+		return &m.PINBlock
+	case 64:
+		return &m.MAC
+	case 128:
+		return &m.MAC2
+	}
+	return nil
+}
+
+// namedFields lists, in order, every field number the typed message names.
+var namedFields = [...]int{2, 3, 4, 7, 11, 12, 13, 14, 18, 22, 23, 25, 32, 33, 35, 37, 38, 39, 41, 42, 43, 44,
+	45, 48, 49, 52, 53, 54, 55, 60, 61, 62, 63, 64, 70, 90, 95, 128}
+
+// Has reports whether field id is present.
+func (m *Message) Has(id int) bool {
+	if p := m.stringField(id); p != nil {
+		return *p != ""
+	}
+	if p := m.binaryField(id); p != nil {
+		return *p != nil
+	}
+	for _, f := range m.Other {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Unpack decodes one message (without its length header) with spec. The result holds copies of
+// the data: b may be reused afterwards.
+func Unpack(spec *Spec, b []byte) (*Message, error) {
+	if len(b) < 4 {
+		return nil, &FieldError{Field: 0, Reason: "message shorter than an MTI", Err: ErrUnpack}
+	}
+	if !isDigits(b[:4]) {
+		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
+	}
+	mm := moov.NewMessage(spec.moov)
+	if err := mm.Unpack(b); err != nil {
+		return nil, unpackError(err)
+	}
+	bm := mm.Bitmap()
+	if bm.Len() > 2*64 {
+		return nil, &FieldError{Field: 1, Reason: "a tertiary bitmap is not supported", Err: ErrUnpack}
+	}
+	m := &Message{MTI: string(b[:4])}
+	size := 4 + bm.Len()/4 // MTI plus the bitmap as hex characters
+	for id := 2; id <= bm.Len(); id++ {
+		if id == 65 || !bm.IsSet(id) {
+			continue
+		}
+		f := mm.GetField(id)
+		if f == nil {
+			return nil, &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrUnpack}
+		}
+		v, err := f.String()
+		if err != nil {
+			return nil, &FieldError{Field: id, Reason: "unreadable", Err: ErrUnpack}
+		}
+		if w := spec.wire[id]; w.fixed > 0 {
+			size += w.fixed
+		} else {
+			size += w.prefix + len(v)
+		}
+		if err := m.set(spec, id, v); err != nil {
+			return nil, err
+		}
+	}
+	if size != len(b) {
+		return nil, &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-size), Err: ErrUnpack}
+	}
+	return m, nil
+}
+
+// set stores the string form of field id (as moov-io renders it) into the typed message.
+func (m *Message) set(spec *Spec, id int, v string) error {
+	if p := m.binaryField(id); p != nil {
+		raw, err := hex.DecodeString(v)
+		if err != nil {
+			return &FieldError{Field: id, Reason: "not hex", Err: ErrUnpack}
+		}
+		*p = raw
+		return nil
+	}
+	// Zero-padded fixed fields come back from moov-io without their padding; restore the width so
+	// that the typed value is what was on the wire.
+	if w := spec.wire[id]; w.fixed > 0 && len(v) < w.fixed {
+		v = zeroPad(v, w.fixed)
+	}
+	if p := m.stringField(id); p != nil {
+		*p = v
+		return nil
+	}
+	m.Other = append(m.Other, Field{ID: id, Value: v})
+	return nil
+}
+
+func unpackError(err error) error {
+	id := -1
+	var ue *moverr.UnpackError
+	if errors.As(err, &ue) {
+		if n, convErr := strconv.Atoi(ue.FieldID); convErr == nil {
+			id = n
+		}
+	}
+	return &FieldError{Field: id, Reason: "malformed or truncated", Err: ErrUnpack}
+}
+
+// packFieldID digs the field number out of moov-io's pack error text ("failed to pack field N ...").
+func packFieldID(err error) int {
+	const marker = "pack field "
+	msg := err.Error()
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return -1
+	}
+	j := i + len(marker)
+	k := j
+	for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
+		k++
+	}
+	n, convErr := strconv.Atoi(msg[j:k])
+	if convErr != nil {
+		return -1
+	}
+	return n
+}
+
+// Pack encodes the message with spec (without a length header).
+func (m *Message) Pack(spec *Spec) ([]byte, error) {
+	mm := moov.NewMessage(spec.moov)
+	mm.MTI(m.MTI)
+	if len(m.MTI) != 4 || !isDigits([]byte(m.MTI)) {
+		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrPack}
+	}
+	for _, id := range namedFields {
+		if p := m.stringField(id); p != nil {
+			if *p == "" {
+				continue
+			}
+			if err := setString(spec, mm, id, *p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p := m.binaryField(id); p != nil && *p != nil {
+			if len(*p) != 8 {
+				return nil, &FieldError{Field: id, Reason: "must be 8 bytes", Err: ErrPack}
+			}
+			if err := mm.BinaryField(id, *p); err != nil {
+				return nil, &FieldError{Field: id, Reason: "not in the spec", Err: ErrPack}
+			}
+		}
+	}
+	for _, f := range m.Other {
+		if err := setString(spec, mm, f.ID, f.Value); err != nil {
+			return nil, err
+		}
+	}
+	b, err := mm.Pack()
+	if err != nil {
+		return nil, &FieldError{Field: packFieldID(err), Reason: "does not fit the spec", Err: ErrPack}
+	}
+	return b, nil
+}
+
+func setString(spec *Spec, mm *moov.Message, id int, v string) error {
+	if id < 2 || id > maxField || !spec.wire[id].defined {
+		return &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrPack}
+	}
+	if spec.wire[id].hex {
+		raw, err := hex.DecodeString(v)
+		if err != nil {
+			return &FieldError{Field: id, Reason: "not hex", Err: ErrPack}
+		}
+		return mm.BinaryField(id, raw)
+	}
+	if err := mm.Field(id, v); err != nil {
+		return &FieldError{Field: id, Reason: "not in the spec", Err: ErrPack}
+	}
+	return nil
+}
+
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsDigits reports whether s is non-empty and all ASCII digits.
+func IsDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func zeroPad(v string, n int) string {
+	if len(v) >= n {
+		return v
+	}
+	b := make([]byte, n)
+	pad := n - len(v)
+	for i := range pad {
+		b[i] = '0'
+	}
+	copy(b[pad:], v)
+	return string(b)
+}
+
+// AmountMaxDigits is the width of field 4.
+const AmountMaxDigits = 12
+
+// ParseAmount parses an amount field (4, or an amount of 95) in minor units. It fails on an empty,
+// non-numeric or over-long value; zero is returned as 0 for the caller to judge.
+func ParseAmount(s string) (int64, error) {
+	if !IsDigits(s) || len(s) > AmountMaxDigits {
+		return 0, errors.New("amount not numeric")
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, nil
+}
+
+// FormatAmount renders minor units as the 12-digit field 4.
+func FormatAmount(n int64) string {
+	return zeroPad(strconv.FormatInt(n, 10), AmountMaxDigits)
+}
+
+// OriginalData is field 90 (n42): the original message's MTI, STAN, transmission date-time,
+// acquiring and forwarding institution IDs.
+type OriginalData struct {
+	MTI                  string
+	STAN                 string
+	TransmissionDateTime string
+	AcquirerID           string // 11 digits, zero-padded
+	ForwarderID          string // 11 digits, zero-padded
+}
+
+// ParseOriginalData decodes field 90.
+func ParseOriginalData(s string) (OriginalData, error) {
+	if len(s) != 42 || !IsDigits(s) {
+		return OriginalData{}, &FieldError{Field: 90, Reason: "must be 42 digits"}
+	}
+	return OriginalData{MTI: s[0:4], STAN: s[4:10], TransmissionDateTime: s[10:20], AcquirerID: s[20:31], ForwarderID: s[31:42]}, nil
+}
+
+// String encodes field 90.
+func (o OriginalData) String() string {
+	return o.MTI + o.STAN + o.TransmissionDateTime + zeroPad(o.AcquirerID, 11) + zeroPad(o.ForwarderID, 11)
+}
