@@ -214,11 +214,34 @@ func Unpack(spec *Spec, b []byte) (*Message, error) {
 	if err := mm.Unpack(b); err != nil {
 		return nil, unpackError(err)
 	}
+	m, size, err := fromMoov(spec, mm)
+	if err != nil {
+		return nil, err
+	}
+	if size != len(b) {
+		return nil, &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-size), Err: ErrUnpack}
+	}
+	return m, nil
+}
+
+// FromMoov converts a message that moov-io unpacked with spec (as iso8583-connection hands them
+// over) into a typed message.
+func FromMoov(spec *Spec, mm *moov.Message) (*Message, error) {
+	m, _, err := fromMoov(spec, mm)
+	return m, err
+}
+
+// fromMoov converts mm and returns the number of bytes its fields take on the wire.
+func fromMoov(spec *Spec, mm *moov.Message) (*Message, int, error) {
+	mti, err := mm.GetMTI()
+	if err != nil || len(mti) != 4 || !IsDigits(mti) {
+		return nil, 0, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
+	}
 	bm := mm.Bitmap()
 	if bm.Len() > 2*64 {
-		return nil, &FieldError{Field: 1, Reason: "a tertiary bitmap is not supported", Err: ErrUnpack}
+		return nil, 0, &FieldError{Field: 1, Reason: "a tertiary bitmap is not supported", Err: ErrUnpack}
 	}
-	m := &Message{MTI: string(b[:4])}
+	m := &Message{MTI: mti}
 	size := 4 + bm.Len()/4 // MTI plus the bitmap as hex characters
 	for id := 2; id <= bm.Len(); id++ {
 		if id == 65 || !bm.IsSet(id) {
@@ -226,11 +249,11 @@ func Unpack(spec *Spec, b []byte) (*Message, error) {
 		}
 		f := mm.GetField(id)
 		if f == nil {
-			return nil, &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrUnpack}
+			return nil, 0, &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrUnpack}
 		}
 		v, err := f.String()
 		if err != nil {
-			return nil, &FieldError{Field: id, Reason: "unreadable", Err: ErrUnpack}
+			return nil, 0, &FieldError{Field: id, Reason: "unreadable", Err: ErrUnpack}
 		}
 		if w := spec.wire[id]; w.fixed > 0 {
 			size += w.fixed
@@ -238,13 +261,10 @@ func Unpack(spec *Spec, b []byte) (*Message, error) {
 			size += w.prefix + len(v)
 		}
 		if err := m.set(spec, id, v); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	if size != len(b) {
-		return nil, &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-size), Err: ErrUnpack}
-	}
-	return m, nil
+	return m, size, nil
 }
 
 // set stores the string form of field id (as moov-io renders it) into the typed message.
@@ -303,11 +323,24 @@ func packFieldID(err error) int {
 
 // Pack encodes the message with spec (without a length header).
 func (m *Message) Pack(spec *Spec) ([]byte, error) {
-	mm := moov.NewMessage(spec.moov)
-	mm.MTI(m.MTI)
-	if len(m.MTI) != 4 || !isDigits([]byte(m.MTI)) {
+	mm, err := m.Moov(spec)
+	if err != nil {
+		return nil, err
+	}
+	b, err := mm.Pack()
+	if err != nil {
+		return nil, &FieldError{Field: packFieldID(err), Reason: "does not fit the spec", Err: ErrPack}
+	}
+	return b, nil
+}
+
+// Moov builds the moov-io message for spec (as iso8583-connection sends them).
+func (m *Message) Moov(spec *Spec) (*moov.Message, error) {
+	if len(m.MTI) != 4 || !IsDigits(m.MTI) {
 		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrPack}
 	}
+	mm := moov.NewMessage(spec.moov)
+	mm.MTI(m.MTI)
 	for _, id := range namedFields {
 		if p := m.stringField(id); p != nil {
 			if *p == "" {
@@ -332,11 +365,7 @@ func (m *Message) Pack(spec *Spec) ([]byte, error) {
 			return nil, err
 		}
 	}
-	b, err := mm.Pack()
-	if err != nil {
-		return nil, &FieldError{Field: packFieldID(err), Reason: "does not fit the spec", Err: ErrPack}
-	}
-	return b, nil
+	return mm, nil
 }
 
 func setString(spec *Spec, mm *moov.Message, id int, v string) error {
