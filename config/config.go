@@ -1,0 +1,298 @@
+// Package config is the switch's configuration: a YAML file whose defaults are the topology of
+// CONTRACT §6, validated with errors that name the offending key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `cardswitch serve` needs. Zero values are replaced by defaults (Default).
+type Config struct {
+	// NodeID tells apart switch instances that share one database: one character [0-9A-Z], part of
+	// every RRN the instance assigns. Default "0".
+	NodeID string `yaml:"node_id"`
+	// AcquirerID is sent in field 32 of every issuer request: up to 11 digits.
+	AcquirerID string `yaml:"acquirer_id"`
+
+	Acceptor  Acceptor   `yaml:"acceptor"`
+	HTTP      HTTP       `yaml:"http"`
+	Engine    Engine     `yaml:"engine"`
+	Issuers   []Issuer   `yaml:"issuers"`
+	Merchants []Merchant `yaml:"merchants"`
+	Terminals []Terminal `yaml:"terminals"`
+	HSM       HSM        `yaml:"hsm"`
+	Ledger    Ledger     `yaml:"ledger"`
+	Log       Log        `yaml:"log"`
+}
+
+// Acceptor is the ISO 8583 listener for terminals and gateways.
+type Acceptor struct {
+	Listen  string `yaml:"listen"`  // host:port; default ":8583"
+	Framing string `yaml:"framing"` // length header: binary2 (default), ascii4 or bcd2
+	// MaxConnections bounds open terminal connections; one over it is closed at once. Default 4096.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxInFlightPerConn bounds requests read but not yet answered on one connection; the reader
+	// stops reading (TCP back-pressure) when it is reached. Default 256.
+	MaxInFlightPerConn int `yaml:"max_in_flight_per_conn"`
+	// MaxInFlight bounds requests in flight across all connections. Default 16384.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxFrame is the largest message accepted, in bytes; a larger length header closes the
+	// connection (the stream cannot be resynchronised). Default 8192.
+	MaxFrame int `yaml:"max_frame"`
+	// IdleTimeout closes a connection that sent nothing for this long (terminals echo with 0800).
+	// Default 5m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ReadTimeout bounds the time to receive the rest of a frame once its header arrived. Default 10s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds one write of responses to a terminal. Default 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// DrainTimeout is how long a graceful stop waits for in-flight requests. Default 30s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// TLS enables TLS on the listener when both files are set.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+}
+
+// HTTP is the metrics, health and admin API listener.
+type HTTP struct {
+	Listen string `yaml:"listen"` // host:port; default ":8080"
+}
+
+// Engine holds the transaction state machine's limits.
+type Engine struct {
+	// DuplicateWindow is how long a processed request is remembered to answer retransmissions with
+	// the original response. Default 10m.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// DuplicateMax bounds the remembered requests (oldest forgotten first). Default 1,000,000.
+	DuplicateMax int `yaml:"duplicate_max"`
+	// ForwardQueue bounds advices and reversals waiting to be forwarded to issuers. Default 65536.
+	ForwardQueue int `yaml:"forward_queue"`
+}
+
+// Issuer is one issuer host and the card ranges routed to it.
+type Issuer struct {
+	Name     string   `yaml:"name"`
+	Addr     string   `yaml:"addr"`     // host:port
+	Prefixes []string `yaml:"prefixes"` // PAN prefixes of 1 to 11 digits
+	Framing  string   `yaml:"framing"`  // binary2 (default), ascii4, bcd2
+	// Timeout is how long a request waits for the issuer's answer before 91. Default 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Connections is the number of TCP connections kept to the issuer. Default 2.
+	Connections int `yaml:"connections"`
+	// EchoInterval is the period of 0800/301 echoes on each connection. Default 30s.
+	EchoInterval time.Duration `yaml:"echo_interval"`
+	// SignOn sends 0800/001 on connect and 0800/002 on close. Default true.
+	SignOn *bool `yaml:"sign_on"`
+	// MaxInFlight bounds requests awaiting an answer on one connection. Default 1024.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// ReconnectMin and ReconnectMax bound the reconnect backoff. Defaults 100ms and 10s.
+	ReconnectMin time.Duration `yaml:"reconnect_min"`
+	ReconnectMax time.Duration `yaml:"reconnect_max"`
+	// ZPK is the zone PIN key shared with the issuer, under the LMK; PIN blocks are translated to it.
+	ZPK Key `yaml:"zpk"`
+	// MACKey, when set, makes the switch MAC every request to this issuer.
+	MACKey Key `yaml:"mac_key"`
+	// StandIn approves on the issuer's behalf when it is unavailable (never for PIN transactions).
+	StandIn StandIn `yaml:"stand_in"`
+}
+
+// StandIn is the stand-in policy for one issuer.
+type StandIn struct {
+	Enabled bool `yaml:"enabled"`
+	// MaxAmount is the largest amount approved in stand-in, in minor units.
+	MaxAmount int64 `yaml:"max_amount"`
+}
+
+// Merchant kinds.
+const (
+	KindMerchant = "merchant"
+	KindAgency   = "agency" // a government agency: e-government payments
+)
+
+// Transaction types a merchant may be allowed.
+const (
+	TxnPreauth    = "preauth"    // 0100 hold
+	TxnCompletion = "completion" // 0220 capture of a hold
+	TxnPurchase   = "purchase"   // 0200 processing code 00
+	TxnRefund     = "refund"     // 0200 processing code 20
+	TxnReversal   = "reversal"   // 0400, 0420
+)
+
+// Merchant is a card acceptor: a shop, an e-commerce site or a government agency.
+type Merchant struct {
+	ID   string `yaml:"id"` // field 42, 15 characters
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"` // merchant (default) or agency
+	MCC  string `yaml:"mcc"`  // 4 digits
+	// Currencies accepted, ISO 4217 numeric. Default ["840"].
+	Currencies []string `yaml:"currencies"`
+	// FeePercent is the merchant discount rate in percent, a decimal string ("1.50").
+	FeePercent string `yaml:"fee_percent"`
+	// FeeFixed is the fixed part of the merchant fee per transaction, in minor units.
+	FeeFixed int64 `yaml:"fee_fixed"`
+	// ConvenienceFee is paid by the payer on top of an agency's amount (field 4 includes it), in
+	// minor units.
+	ConvenienceFee int64 `yaml:"convenience_fee"`
+	// MaxAmount is the largest amount accepted, in minor units; 0 means no limit.
+	MaxAmount int64 `yaml:"max_amount"`
+	// Transactions allowed; default all: preauth, completion, purchase, refund, reversal.
+	Transactions []string `yaml:"transactions"`
+}
+
+// Terminal carries the keys of one terminal (field 41); terminals without keys need no entry.
+type Terminal struct {
+	ID       string `yaml:"id"`       // field 41, 8 characters
+	Merchant string `yaml:"merchant"` // the merchant it belongs to, when it must be enforced
+	// TPK is the terminal PIN key; BDK and PIN blocks with a KSN in field 62 mean DUKPT instead.
+	TPK Key `yaml:"tpk"`
+	BDK Key `yaml:"bdk"`
+	// PINFormat is the ISO 9564 format of the terminal's PIN blocks: 0 (default), 1, 3 or 4.
+	PINFormat int `yaml:"pin_format"`
+	// MACKey, when set, makes the switch verify field 64/128 on every request from the terminal.
+	MACKey Key `yaml:"mac_key"`
+}
+
+// Key is a key as it may appear in configuration: a cryptogram under the LMK and its check value.
+type Key struct {
+	Cryptogram string `yaml:"cryptogram"` // e.g. "U" + 32 hex characters
+	KCV        string `yaml:"kcv"`        // 6 hex characters
+}
+
+// IsZero reports whether no key is configured.
+func (k Key) IsZero() bool { return k.Cryptogram == "" && k.KCV == "" }
+
+// HSM selects the hardware security module.
+type HSM struct {
+	// Mode is "soft" (in-process software HSM, default) or "payshield" (host protocol over TCP:
+	// `cardswitch hsm` or a real payShield).
+	Mode      string        `yaml:"mode"`
+	LMK       string        `yaml:"lmk"`        // soft: "test" (default) or an LMK file
+	Addr      string        `yaml:"addr"`       // payshield: host:port
+	HeaderLen int           `yaml:"header_len"` // payshield: message header length. Default 4.
+	Timeout   time.Duration `yaml:"timeout"`    // payshield: per command. Default 2s.
+}
+
+// Ledger selects and tunes the ledger store.
+type Ledger struct {
+	// DatabaseURL selects PostgreSQL; empty means the embedded store under DataDir.
+	// CARDSWITCH_DATABASE_URL overrides it.
+	DatabaseURL string `yaml:"database_url"`
+	DataDir     string `yaml:"data_dir"` // default "./data"
+	// BatchMax bounds the transfers committed in one database transaction. Default 4096.
+	BatchMax int `yaml:"batch_max"`
+	// HoldTimeout is how long an authorization hold stays pending before it expires. Default 168h.
+	HoldTimeout time.Duration `yaml:"hold_timeout"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default) or console
+}
+
+// Load reads a YAML file over the defaults, applies the environment and validates.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return Parse(f, getenv)
+}
+
+// Parse reads YAML over the defaults, applies the environment and validates. Unknown keys are
+// errors (a typo must not silently fall back to a default).
+func Parse(r io.Reader, getenv func(string) string) (*Config, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxConfigBytes))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c := Default()
+	if len(bytes.TrimSpace(raw)) > 0 {
+		// Lists replace the defaults' lists entirely: a file that names issuers names all of them.
+		c.Issuers, c.Merchants = nil, nil
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, yamlError(err)
+		}
+		if len(c.Issuers) == 0 {
+			c.Issuers = Default().Issuers
+		}
+		if len(c.Merchants) == 0 {
+			c.Merchants = Default().Merchants
+		}
+	}
+	c.ApplyEnv(getenv)
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// maxConfigBytes bounds the size of a config file (a guard against reading the wrong file).
+const maxConfigBytes = 8 << 20
+
+// ApplyEnv applies the environment variables that override the file (CARDSWITCH_DATABASE_URL).
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if getenv == nil {
+		return
+	}
+	if v := getenv("CARDSWITCH_DATABASE_URL"); v != "" {
+		c.Ledger.DatabaseURL = v
+	}
+}
+
+// FeeRate returns the merchant's fee percent as a decimal (0 when unset).
+func (m Merchant) FeeRate() decimal.Decimal {
+	if m.FeePercent == "" {
+		return decimal.Zero
+	}
+	d, err := decimal.NewFromString(m.FeePercent)
+	if err != nil {
+		return decimal.Zero // Validate rejects it first
+	}
+	return d
+}
+
+// Allows reports whether the merchant may do txn.
+func (m Merchant) Allows(txn string) bool {
+	for _, t := range m.Transactions {
+		if t == txn {
+			return true
+		}
+	}
+	return false
+}
+
+// AcceptsCurrency reports whether the merchant accepts currency (ISO 4217 numeric).
+func (m Merchant) AcceptsCurrency(currency string) bool {
+	for _, c := range m.Currencies {
+		if c == currency {
+			return true
+		}
+	}
+	return false
+}
+
+// SignsOn reports the effective sign-on setting.
+func (i Issuer) SignsOn() bool { return i.SignOn == nil || *i.SignOn }
+
+// yamlError turns the YAML decoder's multi-line report into one line.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		return fmt.Errorf("config: %s", te.Errors[0])
+	}
+	return fmt.Errorf("config: %s", strings.Join(strings.Fields(err.Error()), " "))
+}

@@ -1,0 +1,132 @@
+package config
+
+import "time"
+
+// Defaults (CONTRACT §6), named so that documentation and code agree.
+const (
+	DefaultAcquirerListen     = ":8583"
+	DefaultHTTPListen         = ":8080"
+	DefaultAcquirerID         = "00000012345"
+	DefaultMaxConnections     = 4096
+	DefaultMaxInFlightPerConn = 256
+	DefaultMaxInFlight        = 16384
+	DefaultMaxFrame           = 8192
+	DefaultIdleTimeout        = 5 * time.Minute
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultDrainTimeout       = 30 * time.Second
+	DefaultIssuerTimeout      = 5 * time.Second
+	DefaultIssuerConnections  = 2
+	DefaultEchoInterval       = 30 * time.Second
+	DefaultIssuerMaxInFlight  = 1024
+	DefaultReconnectMin       = 100 * time.Millisecond
+	DefaultReconnectMax       = 10 * time.Second
+	DefaultDuplicateWindow    = 10 * time.Minute
+	DefaultDuplicateMax       = 1_000_000
+	DefaultForwardQueue       = 65536
+	DefaultHSMHeaderLen       = 4
+	DefaultHSMTimeout         = 2 * time.Second
+	DefaultDataDir            = "./data"
+	DefaultBatchMax           = 4096
+	DefaultHoldTimeout        = 7 * 24 * time.Hour
+	DefaultCurrency           = "840"
+)
+
+// AllTransactions is what a merchant may do when its config does not say.
+var allTransactions = []string{TxnPreauth, TxnCompletion, TxnPurchase, TxnRefund, TxnReversal}
+
+// Default returns the default topology of CONTRACT §6: the acquirer listener on :8583, HTTP on
+// :8080, issuers alpha (127.0.0.1:9583, prefix 4) and beta (127.0.0.1:9584, prefix 5) with 5 s
+// timeouts, the in-process software HSM with the Thales test LMK, the embedded ledger in ./data,
+// and the merchants MERCHANT0000001 (e-commerce, MCC 5999, fee 1.50% + 0.10) and
+// GOVAGENCY000001 (government, MCC 9311, convenience fee 1.00), currency 840.
+func Default() *Config {
+	c := &Config{
+		NodeID:     "0",
+		AcquirerID: DefaultAcquirerID,
+		Acceptor:   Acceptor{Listen: DefaultAcquirerListen, Framing: "binary2"},
+		HTTP:       HTTP{Listen: DefaultHTTPListen},
+		Issuers: []Issuer{
+			{Name: "alpha", Addr: "127.0.0.1:9583", Prefixes: []string{"4"}, Timeout: DefaultIssuerTimeout},
+			{Name: "beta", Addr: "127.0.0.1:9584", Prefixes: []string{"5"}, Timeout: DefaultIssuerTimeout},
+		},
+		Merchants: []Merchant{
+			{ID: "MERCHANT0000001", Name: "Example e-commerce merchant", Kind: KindMerchant, MCC: "5999",
+				FeePercent: "1.50", FeeFixed: 10},
+			{ID: "GOVAGENCY000001", Name: "Example government agency", Kind: KindAgency, MCC: "9311",
+				ConvenienceFee: 100},
+		},
+		HSM:    HSM{Mode: "soft", LMK: "test"},
+		Ledger: Ledger{DataDir: DefaultDataDir},
+		Log:    Log{Level: "info", Format: "json"},
+	}
+	c.applyDefaults()
+	return c
+}
+
+// applyDefaults fills every zero value that has a default.
+func (c *Config) applyDefaults() {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	dur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	str := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	str(&c.NodeID, "0")
+	str(&c.AcquirerID, DefaultAcquirerID)
+	a := &c.Acceptor
+	str(&a.Listen, DefaultAcquirerListen)
+	str(&a.Framing, "binary2")
+	def(&a.MaxConnections, DefaultMaxConnections)
+	def(&a.MaxInFlightPerConn, DefaultMaxInFlightPerConn)
+	def(&a.MaxInFlight, DefaultMaxInFlight)
+	def(&a.MaxFrame, DefaultMaxFrame)
+	dur(&a.IdleTimeout, DefaultIdleTimeout)
+	dur(&a.ReadTimeout, DefaultReadTimeout)
+	dur(&a.WriteTimeout, DefaultWriteTimeout)
+	dur(&a.DrainTimeout, DefaultDrainTimeout)
+	str(&c.HTTP.Listen, DefaultHTTPListen)
+	dur(&c.Engine.DuplicateWindow, DefaultDuplicateWindow)
+	def(&c.Engine.DuplicateMax, DefaultDuplicateMax)
+	def(&c.Engine.ForwardQueue, DefaultForwardQueue)
+	for i := range c.Issuers {
+		is := &c.Issuers[i]
+		str(&is.Framing, "binary2")
+		dur(&is.Timeout, DefaultIssuerTimeout)
+		def(&is.Connections, DefaultIssuerConnections)
+		dur(&is.EchoInterval, DefaultEchoInterval)
+		def(&is.MaxInFlight, DefaultIssuerMaxInFlight)
+		dur(&is.ReconnectMin, DefaultReconnectMin)
+		dur(&is.ReconnectMax, DefaultReconnectMax)
+	}
+	for i := range c.Merchants {
+		m := &c.Merchants[i]
+		str(&m.Kind, KindMerchant)
+		if len(m.Currencies) == 0 {
+			m.Currencies = []string{DefaultCurrency}
+		}
+		if len(m.Transactions) == 0 {
+			m.Transactions = append([]string(nil), allTransactions...)
+		}
+	}
+	str(&c.HSM.Mode, "soft")
+	if c.HSM.Mode == "soft" {
+		str(&c.HSM.LMK, "test")
+	}
+	def(&c.HSM.HeaderLen, DefaultHSMHeaderLen)
+	dur(&c.HSM.Timeout, DefaultHSMTimeout)
+	str(&c.Ledger.DataDir, DefaultDataDir)
+	def(&c.Ledger.BatchMax, DefaultBatchMax)
+	dur(&c.Ledger.HoldTimeout, DefaultHoldTimeout)
+	str(&c.Log.Level, "info")
+	str(&c.Log.Format, "json")
+}

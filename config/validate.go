@@ -1,0 +1,350 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Error is a configuration error that names its key, e.g. `issuers[1].addr: "x" must be host:port`.
+type Error struct {
+	Key     string
+	Problem string
+}
+
+func (e *Error) Error() string { return e.Key + ": " + e.Problem }
+
+func errf(key, format string, args ...any) *Error {
+	return &Error{Key: key, Problem: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks the whole configuration and returns the first problem found.
+func (c *Config) Validate() error {
+	for _, check := range []func() error{c.validateTop, c.validateAcceptor, c.validateIssuers,
+		c.validateMerchants, c.validateTerminals, c.validateHSM, c.validateLedger} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateTop() error {
+	if len(c.NodeID) != 1 || !strings.ContainsAny(c.NodeID, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		return errf("node_id", "%q must be one character 0-9 or A-Z", c.NodeID)
+	}
+	if !digits(c.AcquirerID) || len(c.AcquirerID) > 11 {
+		return errf("acquirer_id", "%q must be 1 to 11 digits", c.AcquirerID)
+	}
+	if err := hostPort("http.listen", c.HTTP.Listen); err != nil {
+		return err
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return errf("log.level", "%q must be debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		return errf("log.format", "%q must be json or console", c.Log.Format)
+	}
+	if c.Engine.DuplicateWindow < 0 {
+		return errf("engine.duplicate_window", "must not be negative")
+	}
+	if c.Engine.DuplicateMax < 0 {
+		return errf("engine.duplicate_max", "must not be negative")
+	}
+	if c.Engine.ForwardQueue < 0 {
+		return errf("engine.forward_queue", "must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) validateAcceptor() error {
+	a := c.Acceptor
+	if err := hostPort("acceptor.listen", a.Listen); err != nil {
+		return err
+	}
+	if err := framing("acceptor.framing", a.Framing); err != nil {
+		return err
+	}
+	for key, v := range map[string]int{"acceptor.max_connections": a.MaxConnections,
+		"acceptor.max_in_flight_per_conn": a.MaxInFlightPerConn, "acceptor.max_in_flight": a.MaxInFlight} {
+		if v < 1 {
+			return errf(key, "%d must be at least 1", v)
+		}
+	}
+	if a.MaxFrame < 64 || a.MaxFrame > 65535 {
+		return errf("acceptor.max_frame", "%d must be between 64 and 65535 bytes", a.MaxFrame)
+	}
+	if (a.TLSCert == "") != (a.TLSKey == "") {
+		return errf("acceptor.tls_cert", "tls_cert and tls_key must be set together")
+	}
+	for key, d := range map[string]int64{"acceptor.idle_timeout": int64(a.IdleTimeout), "acceptor.read_timeout": int64(a.ReadTimeout),
+		"acceptor.write_timeout": int64(a.WriteTimeout), "acceptor.drain_timeout": int64(a.DrainTimeout)} {
+		if d <= 0 {
+			return errf(key, "must be positive")
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateIssuers() error {
+	if len(c.Issuers) == 0 {
+		return errf("issuers", "at least one issuer is required")
+	}
+	names := map[string]bool{}
+	prefixes := map[string]string{}
+	for i, is := range c.Issuers {
+		key := fmt.Sprintf("issuers[%d]", i)
+		if is.Name == "" || strings.ContainsAny(is.Name, " :/\t\"") {
+			return errf(key+".name", "%q must be a non-empty word", is.Name)
+		}
+		if names[is.Name] {
+			return errf(key+".name", "%q is used twice", is.Name)
+		}
+		names[is.Name] = true
+		if err := hostPort(key+".addr", is.Addr); err != nil {
+			return err
+		}
+		if err := framing(key+".framing", is.Framing); err != nil {
+			return err
+		}
+		if len(is.Prefixes) == 0 {
+			return errf(key+".prefixes", "at least one prefix is required")
+		}
+		for j, p := range is.Prefixes {
+			pk := fmt.Sprintf("%s.prefixes[%d]", key, j)
+			if !digits(p) || len(p) > 11 {
+				return errf(pk, "%q must be 1 to 11 digits", p)
+			}
+			if other, dup := prefixes[p]; dup {
+				return errf(pk, "%q is already routed to %s", p, other)
+			}
+			prefixes[p] = is.Name
+		}
+		if is.Timeout <= 0 {
+			return errf(key+".timeout", "must be positive")
+		}
+		if is.Connections < 1 || is.Connections > 64 {
+			return errf(key+".connections", "%d must be 1 to 64", is.Connections)
+		}
+		if is.MaxInFlight < 1 {
+			return errf(key+".max_in_flight", "%d must be at least 1", is.MaxInFlight)
+		}
+		if is.EchoInterval <= 0 {
+			return errf(key+".echo_interval", "must be positive")
+		}
+		if is.ReconnectMin <= 0 || is.ReconnectMax < is.ReconnectMin {
+			return errf(key+".reconnect_max", "must be at least reconnect_min, both positive")
+		}
+		if is.StandIn.MaxAmount < 0 {
+			return errf(key+".stand_in.max_amount", "must not be negative")
+		}
+		for _, k := range []struct {
+			name string
+			key  Key
+		}{{"zpk", is.ZPK}, {"mac_key", is.MACKey}} {
+			if err := validKey(key+"."+k.name, k.key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateMerchants() error {
+	if len(c.Merchants) == 0 {
+		return errf("merchants", "at least one merchant is required")
+	}
+	ids := map[string]bool{}
+	for i, m := range c.Merchants {
+		key := fmt.Sprintf("merchants[%d]", i)
+		if len(m.ID) != 15 {
+			return errf(key+".id", "%q must be 15 characters (field 42)", m.ID)
+		}
+		if ids[m.ID] {
+			return errf(key+".id", "%q is used twice", m.ID)
+		}
+		ids[m.ID] = true
+		if m.Kind != KindMerchant && m.Kind != KindAgency {
+			return errf(key+".kind", "%q must be merchant or agency", m.Kind)
+		}
+		if len(m.MCC) != 4 || !digits(m.MCC) {
+			return errf(key+".mcc", "%q must be 4 digits", m.MCC)
+		}
+		for j, cur := range m.Currencies {
+			if len(cur) != 3 || !digits(cur) {
+				return errf(fmt.Sprintf("%s.currencies[%d]", key, j), "%q must be an ISO 4217 numeric code", cur)
+			}
+		}
+		if m.FeePercent != "" {
+			d, err := decimal.NewFromString(m.FeePercent)
+			if err != nil || d.IsNegative() || d.GreaterThan(decimal.NewFromInt(100)) {
+				return errf(key+".fee_percent", "%q must be a decimal from 0 to 100", m.FeePercent)
+			}
+		}
+		if m.FeeFixed < 0 {
+			return errf(key+".fee_fixed", "must not be negative")
+		}
+		if m.ConvenienceFee < 0 {
+			return errf(key+".convenience_fee", "must not be negative")
+		}
+		if m.ConvenienceFee > 0 && m.Kind != KindAgency {
+			return errf(key+".convenience_fee", "only an agency takes a convenience fee")
+		}
+		if m.MaxAmount < 0 {
+			return errf(key+".max_amount", "must not be negative")
+		}
+		for j, t := range m.Transactions {
+			switch t {
+			case TxnPreauth, TxnCompletion, TxnPurchase, TxnRefund, TxnReversal:
+			default:
+				return errf(fmt.Sprintf("%s.transactions[%d]", key, j), "%q must be one of preauth, completion, purchase, refund, reversal", t)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateTerminals() error {
+	merchants := map[string]bool{}
+	for _, m := range c.Merchants {
+		merchants[m.ID] = true
+	}
+	ids := map[string]bool{}
+	for i, t := range c.Terminals {
+		key := fmt.Sprintf("terminals[%d]", i)
+		if len(t.ID) != 8 {
+			return errf(key+".id", "%q must be 8 characters (field 41)", t.ID)
+		}
+		if ids[t.ID] {
+			return errf(key+".id", "%q is used twice", t.ID)
+		}
+		ids[t.ID] = true
+		if t.Merchant != "" && !merchants[t.Merchant] {
+			return errf(key+".merchant", "%q is not a configured merchant", t.Merchant)
+		}
+		switch t.PINFormat {
+		case 0, 1, 3, 4:
+		default:
+			return errf(key+".pin_format", "%d must be 0, 1, 3 or 4", t.PINFormat)
+		}
+		if !t.TPK.IsZero() && !t.BDK.IsZero() {
+			return errf(key+".bdk", "a terminal has a TPK or a DUKPT BDK, not both")
+		}
+		for _, k := range []struct {
+			name string
+			key  Key
+		}{{"tpk", t.TPK}, {"bdk", t.BDK}, {"mac_key", t.MACKey}} {
+			if err := validKey(key+"."+k.name, k.key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateHSM() error {
+	switch c.HSM.Mode {
+	case "soft":
+		if c.HSM.LMK == "" {
+			return errf("hsm.lmk", "must be \"test\" or an LMK file")
+		}
+	case "payshield":
+		if err := hostPort("hsm.addr", c.HSM.Addr); err != nil {
+			return err
+		}
+	default:
+		return errf("hsm.mode", "%q must be soft or payshield", c.HSM.Mode)
+	}
+	if c.HSM.HeaderLen < 0 || c.HSM.HeaderLen > 32 {
+		return errf("hsm.header_len", "%d must be 0 to 32", c.HSM.HeaderLen)
+	}
+	if c.HSM.Timeout <= 0 {
+		return errf("hsm.timeout", "must be positive")
+	}
+	return nil
+}
+
+func (c *Config) validateLedger() error {
+	l := c.Ledger
+	if l.DatabaseURL != "" && !strings.HasPrefix(l.DatabaseURL, "postgres://") && !strings.HasPrefix(l.DatabaseURL, "postgresql://") {
+		return errf("ledger.database_url", "must be a postgres:// URL")
+	}
+	if l.DatabaseURL == "" && l.DataDir == "" {
+		return errf("ledger.data_dir", "must be set when there is no database_url")
+	}
+	if l.BatchMax < 1 || l.BatchMax > 65536 {
+		return errf("ledger.batch_max", "%d must be 1 to 65536", l.BatchMax)
+	}
+	if l.HoldTimeout <= 0 {
+		return errf("ledger.hold_timeout", "must be positive")
+	}
+	return nil
+}
+
+// validKey checks the shape of a key under the LMK; the HSM checks that it decrypts and that its
+// check value matches when the switch starts.
+func validKey(key string, k Key) error {
+	if k.IsZero() {
+		return nil
+	}
+	cg := k.Cryptogram
+	if cg == "" {
+		return errf(key+".cryptogram", "is required with a kcv")
+	}
+	body := cg
+	switch cg[0] {
+	case 'U', 'X', 'T', 'Y', 'Z':
+		body = cg[1:]
+	}
+	if _, err := hex.DecodeString(body); err != nil || (len(body) != 16 && len(body) != 32 && len(body) != 48) {
+		return errf(key+".cryptogram", "must be 16, 32 or 48 hex characters, optionally after a scheme letter (U, X, T)")
+	}
+	if len(k.KCV) != 6 && len(k.KCV) != 16 {
+		return errf(key+".kcv", "must be 6 (or 16) hex characters")
+	}
+	if _, err := hex.DecodeString(k.KCV); err != nil {
+		return errf(key+".kcv", "must be hex")
+	}
+	return nil
+}
+
+func hostPort(key, v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errf(key, "%q must be host:port", v)
+	}
+	_ = host
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return errf(key, "%q has no valid port", v)
+	}
+	return nil
+}
+
+func framing(key, v string) error {
+	switch v {
+	case "binary2", "ascii4", "bcd2":
+		return nil
+	}
+	return errf(key, "%q must be binary2, ascii4 or bcd2", v)
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
