@@ -224,6 +224,33 @@ func Unpack(spec *Spec, b []byte) (*Message, error) {
 	return m, nil
 }
 
+// UnpackPartial is Unpack that, on failure, also returns what it could read before the bad field
+// (at least the MTI when it is 4 digits), so that an error response can echo the STAN and terminal.
+// The partial message is nil when not even the MTI was readable.
+func UnpackPartial(spec *Spec, b []byte) (*Message, error) {
+	m, err := Unpack(spec, b)
+	if err == nil {
+		return m, nil
+	}
+	if len(b) < 4 || !isDigits(b[:4]) {
+		return nil, err
+	}
+	partial := &Message{MTI: string(b[:4])}
+	mm := moov.NewMessage(spec.moov)
+	if mm.Unpack(b) != nil {
+		// moov-io keeps the fields it read before the failure.
+		for id, f := range mm.GetFields() {
+			if id < 2 || id > maxField || id == 65 {
+				continue
+			}
+			if v, ferr := f.String(); ferr == nil && v != "" {
+				_ = partial.set(spec, id, v)
+			}
+		}
+	}
+	return partial, err
+}
+
 // FromMoov converts a message that moov-io unpacked with spec (as iso8583-connection hands them
 // over) into a typed message.
 func FromMoov(spec *Spec, mm *moov.Message) (*Message, error) {

@@ -215,3 +215,22 @@ func TestParseAmount(t *testing.T) {
 	}
 	require.Equal(t, "000000012345", FormatAmount(12345))
 }
+
+func TestUnpackPartialKeepsWhatItRead(t *testing.T) {
+	spec := AcquirerSpec()
+	good := contractExamples(t)[0].raw
+	m, err := UnpackPartial(spec, []byte(good[:len(good)-10]))
+	require.Error(t, err)
+	require.NotNil(t, m)
+	require.Equal(t, "0100", m.MTI)
+	require.Equal(t, "000123", m.STAN)
+	require.Equal(t, "WEB00001", m.TerminalID)
+
+	m, err = UnpackPartial(spec, []byte("XX00"))
+	require.Error(t, err)
+	require.Nil(t, m)
+
+	m, err = UnpackPartial(spec, []byte(good))
+	require.NoError(t, err)
+	require.Equal(t, "840", m.Currency)
+}
