@@ -52,6 +52,11 @@ var handlers = map[string]handler{
 	"G0": (*Server).translatePINFromDUKPT3DES,
 	"M6": (*Server).generateMAC,
 	"M8": (*Server).verifyMAC,
+	"CW": (*Server).generateCVV,
+	"CY": (*Server).verifyCVV,
+	"DC": (*Server).verifyTerminalPVV,
+	"EC": (*Server).verifyInterchangePVV,
+	"KQ": (*Server).verifyARQC,
 }
 
 // Handle answers one message: header, command code and fields, without the length prefix. It

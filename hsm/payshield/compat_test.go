@@ -1,6 +1,8 @@
 package payshield
 
 import (
+	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
@@ -68,6 +70,26 @@ var thalesSimPairs = []struct {
 		"005F1448EE", "ThalesSim replies 0008 before the MAC; payShield replies the MAC alone"},
 	{"M8 alg 3 pad 2 hex input", "M8", "01032003U19D25F349FD03CC3556BB05F65283CA1004072C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EE",
 		"00", ""},
+	// TestGenerateCVV / TestVerifyCVV: the Visa CVV example (CVK pair 0123456789ABCDEF
+	// FEDCBA9876543210, PAN 4123456789012345, expiry 8701, service code 101: CVV 561).
+	{"CW CVK U", "CW", "U9B4934384B19946B040CD702B4D581454123456789012345;8701101", "00561", ""},
+	{"CW CVK pair no letter", "CW", "0A61E674E88C6A7EEABC38C2B2BB492F4123456789012345;8701101", "00561", ""},
+	{"CW 13-digit PAN", "CW", "0A61E674E88C6A7EEABC38C2B2BB492F4999988887777;9105111", "00649", ""},
+	{"CY good", "CY", "U9B4934384B19946B040CD702B4D581455614123456789012345;8701101", "00", ""},
+	{"CY bad", "CY", "U9B4934384B19946B040CD702B4D581451114123456789012345;8701101", "01", ""},
+	{"CY pair good", "CY", "0A61E674E88C6A7EEABC38C2B2BB492F6494999988887777;9105111", "00", ""},
+	{"CY pair bad", "CY", "0A61E674E88C6A7EEABC38C2B2BB492F1114999988887777;9105111", "01", ""},
+	// TestVerifyTerminalPINUsingVISAAlgorithm
+	{"DC ISO 0 good", "DC", "0406FBB23A5214DFX367930344805B1FAD6146EF4ED7502B3AE7A708F877571A90155000002532114402", "00", ""},
+	{"DC PVK no letter", "DC", "0406FBB23A5214DF367930344805B1FAD6146EF4ED7502B3AE7A708F877571A90155000002532114402", "00", ""},
+	{"DC wrong PVV", "DC", "0406FBB23A5214DF367930344805B1FAD6146EF4ED7502B3AE7A708F877571A90155000002532114401", "01", ""},
+	{"DC 3624 good", "DC", "U8463435FC4B4DAA0C49025272C29B12CX367930344805B1FAD6146EF4ED7502B3028DCC093FB0471F0355000002532114402", "00", ""},
+	{"DC 3624 wrong PVV", "DC", "U8463435FC4B4DAA0C49025272C29B12CX367930344805B1FAD6146EF4ED7502B3028DCC093FB0471F0355000002532114401", "01", ""},
+	// TestVerifyInterchangePINUsingVISAAlgorithm
+	{"EC 3624 good", "EC", "BAB32D775A38E4ABX367930344805B1FAD6146EF4ED7502B3F7808F2CBEC631680355000002532114402", "00", ""},
+	{"EC 3624 wrong PVV", "EC", "BAB32D775A38E4ABX367930344805B1FAD6146EF4ED7502B3F7808F2CBEC631680355000002532114401", "01", ""},
+	{"EC ISO 0 good", "EC", "U1EF828AA8F6B80EB83E19FBC373F3A85X367930344805B1FAD6146EF4ED7502B391DDDA0A7C12CFAA0155000002532114402", "00", ""},
+	{"EC ISO 0 wrong PVV", "EC", "U1EF828AA8F6B80EB83E19FBC373F3A85X367930344805B1FAD6146EF4ED7502B391DDDA0A7C12CFAA0155000002532114401", "01", ""},
 	// TestEchoCommand
 	{"B2 with data", "B2", "00100123456789ABCDEF", "000123456789ABCDEF", ""},
 	{"B2 no data", "B2", "0000", "00", ""},
@@ -95,4 +117,44 @@ func TestThalesSimPairs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Visa CVN 10 example of pyemv (github.com/knovichikhin/pyemv, tests/test_cvn_hsm.py,
+// test_visa_cvn10, checked against a payment HSM): IMK 0123456789ABCDEFFEDCBA9876543210, PAN
+// 1234567890123456, PSN 00, ATC 001C, ARQC 29CCA15AE665FA2E, ARPC for ARC 3030
+// 28993816AFAE4AEB. The IMK is sent as its cryptogram under the test LMK as an MK-AC (109).
+func TestKQVisaCVN10Example(t *testing.T) {
+	s := newTestServer(t)
+	const mkac = "U7475636CC30B93B493CF5EA53799EBCC" // 0123456789ABCDEFFEDCBA9876543210, KCV 08D7B4
+	data := mustHex(t, "000000004000"+"000000000000"+"0124"+"8000048000"+"0124"+"191105"+"01"+
+		"52BF4585"+"1800"+"001C"+"03A06010")
+	tests := []struct {
+		name, mode, arqc, arc, want string
+	}{
+		{"verify", "0", "29CCA15AE665FA2E", "", "00"},
+		{"verify and ARPC", "1", "29CCA15AE665FA2E", "3030", "00" + string(mustHex(t, "28993816AFAE4AEB"))},
+		{"ARPC only", "2", "29CCA15AE665FA2E", "3030", "00" + string(mustHex(t, "28993816AFAE4AEB"))},
+		{"wrong ARQC", "1", "29CCA15AE665FA2F", "3030", "01"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := "HDR1KQ" + tc.mode + "0" + mkac + string(mustHex(t, "3456789012345600")) +
+				string(mustHex(t, "001C")) + string(mustHex(t, "52BF4585")) +
+				fmt.Sprintf("%02X", len(data)) + string(data) + ";" + string(mustHex(t, tc.arqc)) +
+				string(mustHex(t, tc.arc))
+			got := string(s.Handle([]byte(msg)))
+			if want := "HDR1KR" + tc.want; got != want {
+				t.Fatalf("reply %x\n want %x", got, want)
+			}
+		})
+	}
+}
+
+func mustHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
