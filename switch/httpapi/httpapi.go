@@ -1,0 +1,140 @@
+// Package httpapi is the switch's HTTP interface for operators (CONTRACT §10): Prometheus metrics,
+// liveness and readiness, issuer link status, the ledger's trial balance, transaction lookup by
+// RRN and the store-and-forward queue.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// ErrNotFound is what Deps.Transaction returns for an unknown RRN (404).
+var ErrNotFound = errors.New("not found")
+
+// Deps are the sources of what the endpoints show. Every function must be safe for concurrent
+// use; a nil function answers 404 (the feature is not configured).
+type Deps struct {
+	Gatherer prometheus.Gatherer
+	// Ready returns nil when the switch takes traffic, or the reason it does not (starting,
+	// draining, no issuer link up).
+	Ready        func() error
+	Issuers      func() any
+	TrialBalance func(ctx context.Context) (any, error)
+	Transaction  func(ctx context.Context, rrn string) (any, error)
+	SAF          func() any
+	Log          *zap.Logger
+}
+
+// Handler returns the HTTP routes.
+func Handler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: zap.NewStdLog(d.Log)}))
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := d.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /v1/issuers", func(w http.ResponseWriter, _ *http.Request) {
+		if d.Issuers == nil {
+			http.NotFound(w, nil)
+			return
+		}
+		writeJSON(w, http.StatusOK, d.Issuers())
+	})
+	mux.HandleFunc("GET /v1/ledger/trial-balance", func(w http.ResponseWriter, r *http.Request) {
+		if d.TrialBalance == nil {
+			http.NotFound(w, r)
+			return
+		}
+		tb, err := d.TrialBalance(r.Context())
+		if err != nil {
+			d.Log.Error("http trial balance", zap.Error(err))
+			writeError(w, http.StatusServiceUnavailable, "ledger unavailable")
+			return
+		}
+		writeJSON(w, http.StatusOK, tb)
+	})
+	mux.HandleFunc("GET /v1/transactions/{rrn}", func(w http.ResponseWriter, r *http.Request) {
+		rrn := r.PathValue("rrn")
+		if d.Transaction == nil || len(rrn) == 0 || len(rrn) > 12 {
+			writeError(w, http.StatusNotFound, "no such transaction")
+			return
+		}
+		tx, err := d.Transaction(r.Context(), rrn)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			writeError(w, http.StatusNotFound, "no such transaction")
+		case err != nil:
+			d.Log.Error("http transaction lookup", zap.Error(err))
+			writeError(w, http.StatusServiceUnavailable, "ledger unavailable")
+		default:
+			writeJSON(w, http.StatusOK, tx)
+		}
+	})
+	mux.HandleFunc("GET /v1/saf", func(w http.ResponseWriter, r *http.Request) {
+		if d.SAF == nil {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, http.StatusOK, d.SAF())
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// HTTP server limits: admin endpoints answer small requests; slow clients must not hold
+// connections.
+const (
+	readHeaderTimeout = 5 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 5 * time.Second
+	maxHeaderBytes    = 16 << 10
+)
+
+// Serve serves h on ln until ctx ends, then shuts down gracefully.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout,
+		IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: zap.NewStdLog(log)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shCtx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}
