@@ -133,6 +133,9 @@ type ARQCRequest struct {
 	// country, TVR, currency, date, type, unpredictable number, AIP, ATC, ...), unpadded.
 	TransactionData []byte
 	ARQC            []byte // the cryptogram to verify, 8 bytes (tag 9F26)
+	// UnpredictableNumber is the terminal's unpredictable number, 4 bytes (tag 9F37); a remote
+	// payShield takes it as a separate field, the schemes here read it from TransactionData.
+	UnpredictableNumber []byte
 	// ARC is the 2-byte authorisation response code for the ARPC; nil asks for no ARPC.
 	ARC []byte
 }

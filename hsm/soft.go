@@ -223,3 +223,5 @@ func cryptoErr(err error) error {
 	}
 	return ErrInvalidInput
 }
+
+var _ HSM = (*Soft)(nil)
