@@ -104,7 +104,7 @@ func TestTrailerEchoed(t *testing.T) {
 }
 
 func TestDisabledCommand(t *testing.T) {
-	s, err := NewServer(hsm.NewSoft(hsm.TestLMK()), Config{DisabledCommands: []string{"A0"}}, zaptest.NewLogger(t))
+	s, err := NewServer(hsm.NewSoft(hsm.TestLMK()), Config{HeaderLen: 4, DisabledCommands: []string{"A0"}}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

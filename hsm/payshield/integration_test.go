@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func startServer(t testing.TB, log *zap.Logger) (string, *hsm.Soft) {
 	t.Helper()
 	soft := hsm.NewSoft(hsm.TestLMK())
-	srv, err := NewServer(soft, Config{}, log)
+	srv, err := NewServer(soft, Config{HeaderLen: DefaultHeaderLen}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestClientReconnects(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	run := func(ln net.Listener) (stop func()) {
-		srv, _ := NewServer(soft, Config{}, zap.NewNop())
+		srv, _ := NewServer(soft, Config{HeaderLen: DefaultHeaderLen}, zap.NewNop())
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { srv.Serve(ctx, ln); close(done) }()

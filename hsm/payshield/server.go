@@ -42,9 +42,9 @@ const (
 	HeaderLenMax = 32
 )
 
-// Config configures a Server. The zero value of each field means its default.
+// Config configures a Server. The zero value of each field but HeaderLen means its default.
 type Config struct {
-	HeaderLen          int           // message header length in characters, echoed back (default 4)
+	HeaderLen          int           // message header length in characters, echoed back; 0 for none (payShield's factory setting is DefaultHeaderLen)
 	ConnsMax           int           // concurrent connections; more are closed at once (default 256)
 	InFlightPerConnMax int           // commands executing at once per connection (default 32)
 	MessageSizeMax     int           // bytes after the length prefix (default 32 KiB, at most 65535)
@@ -60,9 +60,6 @@ type Config struct {
 
 // withDefaults returns c with zero fields set to their defaults, or an error naming a bad field.
 func (c Config) withDefaults() (Config, error) {
-	if c.HeaderLen == 0 {
-		c.HeaderLen = DefaultHeaderLen
-	}
 	if c.HeaderLen < 0 || c.HeaderLen > HeaderLenMax {
 		return c, fmt.Errorf("header length %d: must be 0 to %d", c.HeaderLen, HeaderLenMax)
 	}
