@@ -89,12 +89,7 @@ func (c *simConn) readLoop() {
 		if body == nil || timing == Never {
 			continue
 		}
-		select {
-		case c.pending <- struct{}{}:
-		case <-c.wdone:
-			return
-		case <-c.s.stopCh:
-			c.readFailed(net.ErrClosed)
+		if !c.reserve() {
 			return
 		}
 		m := outMsg{body: body, slow: timing == Slow}
@@ -102,6 +97,26 @@ func (c *simConn) readLoop() {
 			m.due = arrived.Add(d)
 		}
 		c.out <- m
+	}
+}
+
+// reserve takes a place for one pending answer, waiting while all are taken. It reports false when
+// the writer is gone or the simulator stops while waiting; a free place is taken even when stopping,
+// so that an answer already decided is not lost to the race.
+func (c *simConn) reserve() bool {
+	select {
+	case c.pending <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case c.pending <- struct{}{}:
+		return true
+	case <-c.wdone:
+		return false
+	case <-c.s.stopCh:
+		c.readFailed(net.ErrClosed)
+		return false
 	}
 }
 
@@ -144,6 +159,9 @@ func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
 		req, timing = &iso8583.Message{MTI: mti, ResponseCode: iso8583.RCFormatError}, Now
 		return s.pack(req), timing, true
 	}
+	if s.cfg.OnRequest != nil {
+		s.cfg.OnRequest(req)
+	}
 	resp, timing := Decide(req)
 	if resp == nil {
 		return nil, Never, true
@@ -179,7 +197,7 @@ func (c *simConn) writeLoop() {
 		if err := c.writeDue(bw, &now, &later); err != nil {
 			return
 		}
-		if in == nil && (now.empty() && later.empty() || !c.draining()) {
+		if in == nil && !c.dueWithinDrain(nextDue(&now, &later)) {
 			bw.Flush()
 			return
 		}
@@ -188,11 +206,7 @@ func (c *simConn) writeLoop() {
 				return
 			}
 		}
-		wake := nextDue(&now, &later)
-		if in == nil {
-			wake = minTime(wake, time.Unix(0, c.drain.Load()))
-		}
-		resetTimer(timer, wake)
+		resetTimer(timer, nextDue(&now, &later))
 		select {
 		case m, open := <-in:
 			if !open {
@@ -205,19 +219,16 @@ func (c *simConn) writeLoop() {
 				now.push(m)
 			}
 		case <-timer.C:
-			if in == nil && time.Now().UnixNano() >= c.drain.Load() {
-				bw.Flush()
-				return
-			}
 		}
 	}
 }
 
-// draining reports whether the reader stopped because the simulator is stopping (then answers
-// already decided are still written until the drain deadline).
-func (c *simConn) draining() bool {
+// dueWithinDrain reports whether, after the reader stopped, the next answer (due at next; zero:
+// none) is still to be written: only when the simulator is stopping and it is due before the drain
+// deadline. A peer that closed its side gets nothing more.
+func (c *simConn) dueWithinDrain(next time.Time) bool {
 	d := c.drain.Load()
-	return d != 0 && time.Now().UnixNano() < d
+	return d != 0 && !next.IsZero() && next.UnixNano() < d
 }
 
 // writeDue writes every queued answer whose time has come.

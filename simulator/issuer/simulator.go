@@ -47,6 +47,9 @@ type Config struct {
 	MaxInFlight  int             // answers pending per connection (default 4096)
 	MaxFrame     int             // largest request in bytes (default 8192)
 	DrainTimeout time.Duration   // on stop, how long decided answers are still written (default 1s)
+	// OnRequest, when set, is called with every request that unpacks, from the connection's reader
+	// before the answer is decided (tests use it to see what a link sent). It must be quick.
+	OnRequest func(req *iso8583.Message)
 }
 
 func (c Config) withDefaults() Config {

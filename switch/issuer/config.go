@@ -1,0 +1,176 @@
+package issuer
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/cardswitch/cardswitch/iso8583"
+)
+
+// Defaults for the zero values of Config (see DefaultConfig for SignOn).
+const (
+	// DefaultConnections is two TCP connections per issuer: one can be re-established while the
+	// other carries the traffic.
+	DefaultConnections = 2
+	// DefaultTimeout is how long a request waits for the issuer's answer (CONTRACT §6).
+	DefaultTimeout = 5 * time.Second
+	// DefaultEchoInterval is how often each connection sends an 0800/301 echo.
+	DefaultEchoInterval = 30 * time.Second
+	// DefaultMaxInFlight is the in-flight limit per connection: 5,000 authorizations/s at an issuer
+	// latency of 200 ms need 1,000 in flight on one connection.
+	DefaultMaxInFlight = 1000
+	// DefaultReconnectMin is the first wait before a reconnect; it doubles up to DefaultReconnectMax.
+	DefaultReconnectMin = 200 * time.Millisecond
+	// DefaultReconnectMax bounds the reconnect backoff so that a recovered issuer is used again
+	// within seconds.
+	DefaultReconnectMax = 10 * time.Second
+	// DefaultMaxFrame is the largest message accepted from an issuer: the acquirer spec's longest
+	// legitimate message (every LLL field at 999 characters) stays under it.
+	DefaultMaxFrame = 8192
+	// DefaultLateWindow is how long a timed-out request is remembered so that its late answer can
+	// be recognised (and a late approval reversed).
+	DefaultLateWindow = time.Minute
+)
+
+// Bounds that Validate enforces.
+const (
+	// ConnectionsMax bounds the connections per issuer: more do not add throughput on one host and
+	// each costs three goroutines.
+	ConnectionsMax = 64
+	// MaxInFlightMax bounds the per-connection in-flight limit (STANs are six digits per link).
+	MaxInFlightMax = 100_000
+	// lateRememberMax bounds the timed-out requests remembered per link for late-answer matching:
+	// beyond it the oldest is forgotten (its late answer, if any, is counted as unmatched).
+	lateRememberMax = 10_000
+)
+
+// Config is one issuer link: a name, an address and how to talk to it.
+type Config struct {
+	Name         string          // issuer name, e.g. "alpha" (metric label and log field)
+	Addr         string          // host:port of the issuer host, e.g. "127.0.0.1:9583"
+	Connections  int             // TCP connections to this issuer (default 2)
+	Framing      iso8583.Framing // length header (default binary2)
+	Spec         *iso8583.Spec   // message spec (default iso8583.AcquirerSpec())
+	Timeout      time.Duration   // per request and for dialling (default 5s)
+	EchoInterval time.Duration   // 0800/301 echo on each connection every interval (default 30s; negative: no echo)
+	// SignOn sends 0800/001 on connect (a connection whose sign-on is not answered 00 is not used)
+	// and 0800/002 before closing. The zero value is false; DefaultConfig sets it.
+	SignOn       bool
+	MaxInFlight  int           // requests in flight per connection; beyond it Send fails with ErrBusy (default 1000)
+	AcquirerID   string        // field 32 of every request (digits, up to 11)
+	ReconnectMin time.Duration // first reconnect wait (default 200ms), doubling per failure
+	ReconnectMax time.Duration // reconnect wait bound (default 10s)
+	MaxFrame     int           // largest message accepted from the issuer, in bytes (default 8192)
+	LateWindow   time.Duration // how long a timed-out request's late answer is still recognised (default 1m)
+
+	// OnLate is called, from a goroutine the Issuer owns and never from a connection's reader, with
+	// the caller's request and the issuer's response (as received, with the link's STAN) when the
+	// response arrives after the request timed out. It must not block for long: late answers queue
+	// behind it in a bounded queue (lateQueueLen) and are counted and dropped when it is full.
+	OnLate func(req, resp *iso8583.Message)
+}
+
+// DefaultConfig returns a Config with every default set, SignOn included.
+func DefaultConfig(name, addr string) Config {
+	return Config{
+		Name:         name,
+		Addr:         addr,
+		Connections:  DefaultConnections,
+		Framing:      iso8583.Binary2{},
+		Spec:         iso8583.AcquirerSpec(),
+		Timeout:      DefaultTimeout,
+		EchoInterval: DefaultEchoInterval,
+		SignOn:       true,
+		MaxInFlight:  DefaultMaxInFlight,
+		ReconnectMin: DefaultReconnectMin,
+		ReconnectMax: DefaultReconnectMax,
+		MaxFrame:     DefaultMaxFrame,
+		LateWindow:   DefaultLateWindow,
+	}
+}
+
+// withDefaults fills the zero values.
+func (c Config) withDefaults() Config {
+	if c.Connections == 0 {
+		c.Connections = DefaultConnections
+	}
+	if c.Framing == nil {
+		c.Framing = iso8583.Binary2{}
+	}
+	if c.Spec == nil {
+		c.Spec = iso8583.AcquirerSpec()
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.EchoInterval == 0 {
+		c.EchoInterval = DefaultEchoInterval
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.ReconnectMin == 0 {
+		c.ReconnectMin = DefaultReconnectMin
+	}
+	if c.ReconnectMax == 0 {
+		c.ReconnectMax = DefaultReconnectMax
+	}
+	if c.MaxFrame == 0 {
+		c.MaxFrame = min(DefaultMaxFrame, c.Framing.MaxLength())
+	}
+	if c.LateWindow == 0 {
+		c.LateWindow = DefaultLateWindow
+	}
+	return c
+}
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("issuer config")
+
+// ConfigError names the Config field that is wrong.
+type ConfigError struct {
+	Issuer string
+	Field  string // Go field name, e.g. "Connections"
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("issuer %q: %s %s", e.Issuer, e.Field, e.Reason)
+}
+
+func (e *ConfigError) Unwrap() error { return ErrConfig }
+
+// Validate checks a Config after defaults are applied.
+func (c Config) Validate() error {
+	bad := func(field, reason string) error { return &ConfigError{Issuer: c.Name, Field: field, Reason: reason} }
+	switch {
+	case c.Name == "":
+		return bad("Name", "must not be empty")
+	case !validAddr(c.Addr):
+		return bad("Addr", "must be host:port")
+	case c.Connections < 1 || c.Connections > ConnectionsMax:
+		return bad("Connections", fmt.Sprintf("must be 1..%d", ConnectionsMax))
+	case c.Timeout <= 0:
+		return bad("Timeout", "must be positive")
+	case c.MaxInFlight < 1 || c.MaxInFlight > MaxInFlightMax:
+		return bad("MaxInFlight", fmt.Sprintf("must be 1..%d", MaxInFlightMax))
+	case c.AcquirerID != "" && (len(c.AcquirerID) > 11 || !iso8583.IsDigits(c.AcquirerID)):
+		return bad("AcquirerID", "must be 1 to 11 digits")
+	case c.ReconnectMin <= 0:
+		return bad("ReconnectMin", "must be positive")
+	case c.ReconnectMax < c.ReconnectMin:
+		return bad("ReconnectMax", "must not be below ReconnectMin")
+	case c.MaxFrame < 64 || c.MaxFrame > c.Framing.MaxLength():
+		return bad("MaxFrame", fmt.Sprintf("must be 64..%d for framing %s", c.Framing.MaxLength(), c.Framing.Name()))
+	case c.LateWindow < 0:
+		return bad("LateWindow", "must not be negative")
+	}
+	return nil
+}
+
+func validAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	return err == nil && host != "" && port != ""
+}
