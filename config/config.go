@@ -162,13 +162,14 @@ type Terminal struct {
 }
 
 // Key is a key as it may appear in configuration: a cryptogram under the LMK and its check value.
+// Its type (TPK, ZPK, TAK, BDK …) follows from where it is configured.
 type Key struct {
 	Cryptogram string `yaml:"cryptogram"` // e.g. "U" + 32 hex characters
-	KCV        string `yaml:"kcv"`        // 6 hex characters
+	CheckValue string `yaml:"check_value"` // 6 (or 16) hex characters
 }
 
 // IsZero reports whether no key is configured.
-func (k Key) IsZero() bool { return k.Cryptogram == "" && k.KCV == "" }
+func (k Key) IsZero() bool { return k.Cryptogram == "" && k.CheckValue == "" }
 
 // HSM selects the hardware security module.
 type HSM struct {

@@ -83,7 +83,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"convenience fee on merchant", "merchants:\n  - {id: MERCHANT0000009, mcc: \"5999\", convenience_fee: 5}\n", "merchants[0].convenience_fee"},
 		{"transactions", "merchants:\n  - {id: MERCHANT0000009, mcc: \"5999\", transactions: [cashback]}\n", "merchants[0].transactions[0]"},
 		{"terminal id", "terminals:\n  - {id: T1}\n", "terminals[0].id"},
-		{"terminal key", "terminals:\n  - {id: TERM0001, tpk: {cryptogram: \"U12\", kcv: \"ABCDEF\"}}\n", "terminals[0].tpk.cryptogram"},
+		{"terminal key", "terminals:\n  - {id: TERM0001, tpk: {cryptogram: \"U12\", check_value: \"ABCDEF\"}}\n", "terminals[0].tpk.cryptogram"},
 		{"terminal merchant", "terminals:\n  - {id: TERM0001, merchant: NOSUCHMERCHANT1}\n", "terminals[0].merchant"},
 		{"hsm mode", "hsm:\n  mode: cloud\n", "hsm.mode"},
 		{"payshield without addr", "hsm:\n  mode: payshield\n", "hsm.addr"},

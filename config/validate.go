@@ -297,7 +297,7 @@ func validKey(key string, k Key) error {
 	}
 	cg := k.Cryptogram
 	if cg == "" {
-		return errf(key+".cryptogram", "is required with a kcv")
+		return errf(key+".cryptogram", "is required with a check_value")
 	}
 	body := cg
 	switch cg[0] {
@@ -307,11 +307,11 @@ func validKey(key string, k Key) error {
 	if _, err := hex.DecodeString(body); err != nil || (len(body) != 16 && len(body) != 32 && len(body) != 48) {
 		return errf(key+".cryptogram", "must be 16, 32 or 48 hex characters, optionally after a scheme letter (U, X, T)")
 	}
-	if len(k.KCV) != 6 && len(k.KCV) != 16 {
-		return errf(key+".kcv", "must be 6 (or 16) hex characters")
+	if len(k.CheckValue) != 6 && len(k.CheckValue) != 16 {
+		return errf(key+".check_value", "must be 6 (or 16) hex characters")
 	}
-	if _, err := hex.DecodeString(k.KCV); err != nil {
-		return errf(key+".kcv", "must be hex")
+	if _, err := hex.DecodeString(k.CheckValue); err != nil {
+		return errf(key+".check_value", "must be hex")
 	}
 	return nil
 }
