@@ -164,7 +164,7 @@ type Terminal struct {
 // Key is a key as it may appear in configuration: a cryptogram under the LMK and its check value.
 // Its type (TPK, ZPK, TAK, BDK …) follows from where it is configured.
 type Key struct {
-	Cryptogram string `yaml:"cryptogram"` // e.g. "U" + 32 hex characters
+	Cryptogram string `yaml:"cryptogram"`  // e.g. "U" + 32 hex characters
 	CheckValue string `yaml:"check_value"` // 6 (or 16) hex characters
 }
 
