@@ -175,24 +175,15 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 	return out, nil
 }
 
-// outbound builds the message the issuer gets: req with the link's STAN, field 7 and field 32.
+// outbound builds the message the issuer gets: req with the link's STAN, field 7 and field 32. The
+// fields are set on a copy of the typed message (cheaper than overriding them in moov-io's).
 func (i *Issuer) outbound(req *iso8583.Message, stan, sent7 string) (*moov.Message, error) {
-	mm, err := req.Moov(i.cfg.Spec)
-	if err != nil {
-		return nil, err
-	}
-	if err := mm.Field(11, stan); err != nil {
-		return nil, &iso8583.FieldError{Field: 11, Reason: "not in the issuer spec", Err: iso8583.ErrPack}
-	}
-	if err := mm.Field(7, sent7); err != nil {
-		return nil, &iso8583.FieldError{Field: 7, Reason: "not in the issuer spec", Err: iso8583.ErrPack}
-	}
+	out := *req
+	out.STAN, out.TransmissionDateTime = stan, sent7
 	if i.cfg.AcquirerID != "" {
-		if err := mm.Field(32, i.cfg.AcquirerID); err != nil {
-			return nil, &iso8583.FieldError{Field: 32, Reason: "not in the issuer spec", Err: iso8583.ErrPack}
-		}
+		out.AcquirerID = i.cfg.AcquirerID
 	}
-	return mm, nil
+	return out.Moov(i.cfg.Spec)
 }
 
 // sendFailed maps an error of the library's Send to the link's errors and records what became of

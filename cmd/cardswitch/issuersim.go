@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/cardswitch/cardswitch/iso8583"
+	simissuer "github.com/cardswitch/cardswitch/simulator/issuer"
+)
+
+// newIssuerSimCmd is `cardswitch issuer-sim`: an issuer host answering by the rules of CONTRACT §5.
+func newIssuerSimCmd() *cobra.Command {
+	var (
+		cfg      simissuer.Config
+		framing  string
+		logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--max-conns N]",
+		Short: "Run an issuer host simulator (decisions on the last two digits of the amount)",
+		Long: `Run an issuer host simulator. It answers on the last two digits of field 4 (minor units):
+05, 14, 51, 54, 55, 57, 61, 62, 65 with that response code; 98 with an approval after --slow-delay;
+99 never; anything else with 00 and an approval code. 0800, reversals, advices and refunds get 00.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case cfg.Listen == "":
+				return usagef("--listen is required (host:port)")
+			case !validListen(cfg.Listen):
+				return usagef("--listen %q must be host:port", cfg.Listen)
+			case cfg.Name == "":
+				return usagef("--name must not be empty")
+			case cfg.SlowDelay <= 0:
+				return usagef("--slow-delay %v must be positive", cfg.SlowDelay)
+			case cfg.Latency < 0:
+				return usagef("--latency %v must not be negative", cfg.Latency)
+			case cfg.MaxConns < 1:
+				return usagef("--max-conns %d must be at least 1", cfg.MaxConns)
+			}
+			f, err := iso8583.ParseFraming(framing)
+			if err != nil {
+				return usagef("--framing: %v", err)
+			}
+			cfg.Framing = f
+			level, err := zapcore.ParseLevel(logLevel)
+			if err != nil {
+				return usagef("--log-level %q: %v", logLevel, err)
+			}
+			zc := zap.NewProductionConfig()
+			zc.Level = zap.NewAtomicLevelAt(level)
+			log, err := zc.Build()
+			if err != nil {
+				return fmt.Errorf("logger: %w", err)
+			}
+			defer log.Sync()
+			sim, err := simissuer.New(cfg, log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "issuer-sim %s listening on %s\n", cfg.Name, sim.Addr())
+			return sim.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.Listen, "listen", "", "address to listen on, host:port (required)")
+	fl.StringVar(&cfg.Name, "name", "issuer-sim", "issuer name in logs")
+	fl.DurationVar(&cfg.SlowDelay, "slow-delay", simissuer.DefaultSlowDelay, "delay before approving an amount ending in 98")
+	fl.DurationVar(&cfg.Latency, "latency", 0, "added to every answer")
+	fl.StringVar(&framing, "framing", "binary2", "length header: binary2, ascii4 or bcd2")
+	fl.IntVar(&cfg.MaxConns, "max-conns", simissuer.DefaultMaxConns, "concurrent connections accepted")
+	fl.StringVar(&logLevel, "log-level", "info", "log level: debug logs connections and bad frames, info start and stop")
+	return cmd
+}
+
+func validListen(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port != ""
+}
