@@ -80,6 +80,22 @@ func checkPAN(pan string) error {
 	return nil
 }
 
+// AccountNumberSize is the length of the account number field of host
+// commands such as payShield's: the 12 rightmost PAN digits excluding the
+// check digit.
+const AccountNumberSize = 12
+
+// PANFromAccountNumber turns a 12-digit account number field into a
+// stand-in PAN (the account number and a zero check digit) whose ISO format
+// 0/3 PAN field and Visa PVV digits are those of the real PAN. It must not
+// be used for format 4, CVV or EMV, which need the whole PAN.
+func PANFromAccountNumber(account string) (string, error) {
+	if len(account) != AccountNumberSize || !isDigits(account) {
+		return "", fmt.Errorf("%w: account number must be %d digits", ErrPAN, AccountNumberSize)
+	}
+	return account + "0", nil
+}
+
 // panField0 is the PAN field of formats 0 and 3: four zero digits and the
 // 12 rightmost PAN digits excluding the check digit (left-padded with zeros
 // for a shorter PAN).

@@ -305,3 +305,29 @@ func TestEncryptDecryptPINBlockErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { assertErrIs(t, tc.run(), tc.want) })
 	}
 }
+
+// A host command that carries only the 12-digit account number (the PAN
+// without its first digits and check digit) must build the same format 0
+// block as the full PAN.
+func TestPANFromAccountNumber(t *testing.T) {
+	pan, err := PANFromAccountNumber("401234567890")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := EncodePINBlock(ISOFormat0, []byte("1234"), pan, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertHex(t, "ISO-0 block from account number", got, "041274EDCBA9876F")
+	pvk := h(t, "0123456789ABCDEFFEDCBA9876543210")
+	full, _ := VisaPVV(pvk, "1122334455667788", 1, []byte("4524"))
+	stand, _ := PANFromAccountNumber("233445566778")
+	viaAccount, _ := VisaPVV(pvk, stand, 1, []byte("4524"))
+	if full != viaAccount {
+		t.Errorf("PVV via account number %s, via PAN %s", viaAccount, full)
+	}
+	for _, bad := range []string{"40123456789", "4012345678901", "40123456789X"} {
+		_, err := PANFromAccountNumber(bad)
+		assertErrIs(t, err, ErrPAN)
+	}
+}
