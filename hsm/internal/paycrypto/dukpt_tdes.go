@@ -244,25 +244,115 @@ func TDESNextKSN(ksn []byte) ([]byte, error) {
 	if err := checkTDESKSN(ksn); err != nil {
 		return nil, err
 	}
-	c := tdesCounter(ksn)
+	c, ok := nextTDESCounter(tdesCounter(ksn))
+	if !ok {
+		return nil, ErrKSNExhausted
+	}
+	return withTDESCounter(ksn, c), nil
+}
+
+// nextTDESCounter is the originating device's counter update: add one, or,
+// when the counter already has the most one bits allowed, add its lowest
+// one bit, which skips every counter with too many one bits. Starting from
+// a counter that already has too many (a KSN from outside), it repeats
+// until it reaches a valid one; each step clears at least one low one bit,
+// so it stops within 21 steps.
+func nextTDESCounter(c uint32) (uint32, bool) {
 	for {
-		// Adding the lowest one bit clears the run of low one bits, the
-		// fastest way past counters with too many one bits.
 		if bits.OnesCount32(c) >= TDESCounterOnesMax {
 			c += c & -c
 		} else {
 			c++
 		}
 		if c > tdesCounterMask {
-			return nil, ErrKSNExhausted
+			return c, false
 		}
 		if bits.OnesCount32(c) <= TDESCounterOnesMax {
-			break
+			return c, true
 		}
 	}
+}
+
+func withTDESCounter(ksn []byte, c uint32) []byte {
 	out := append([]byte(nil), ksn...)
 	out[7] = out[7]&0xE0 | byte(c>>16)
 	out[8] = byte(c >> 8)
 	out[9] = byte(c)
-	return out, nil
+	return out
+}
+
+// TDESOriginator is the originating device (PIN pad) side of TDES DUKPT:
+// it holds the 21 future key registers of X9.24-1 A.2, so each transaction
+// key costs on average about one non-reversible key generation instead of
+// one per one bit of the counter. It is for simulators; it is not safe for
+// concurrent use.
+type TDESOriginator struct {
+	ksn     []byte // the KSN of the next transaction
+	counter uint32 // its counter; > tdesCounterMask when exhausted
+	// fkr[i] is the key of the next counter whose lowest one bit is bit i,
+	// or nil when that register is erased.
+	fkr [tdesCounterBits][]byte
+}
+
+// NewTDESOriginator loads a device with its IPEK and initial KSN (counter
+// zero) and fills the future key registers ("Load Initial Key").
+func NewTDESOriginator(ipek, initialKSN []byte) (*TDESOriginator, error) {
+	if len(ipek) != TDESDoubleKeySize {
+		return nil, fmt.Errorf("%w: IPEK of %d bytes, want 16", ErrKeyLength, len(ipek))
+	}
+	if err := checkTDESKSN(initialKSN); err != nil {
+		return nil, err
+	}
+	if tdesCounter(initialKSN) != 0 {
+		return nil, fmt.Errorf("%w: initial KSN must have counter 0", ErrKSNCounter)
+	}
+	o := &TDESOriginator{ksn: withTDESCounter(initialKSN, 1), counter: 1}
+	if err := o.fillRegisters(ipek, 0, tdesCounterBits); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// fillRegisters sets the registers below bit top from key, the key of
+// counter base: register i gets the key of base | 1<<i.
+func (o *TDESOriginator) fillRegisters(key []byte, base uint32, top int) error {
+	reg := binary.BigEndian.Uint64(o.ksn[2:]) &^ tdesCounterMask
+	for i := top - 1; i >= 0; i-- {
+		k := append([]byte(nil), key...)
+		if err := nonReversibleKeyGen(k, reg|uint64(base|1<<i)); err != nil {
+			clear(k)
+			return err
+		}
+		clear(o.fkr[i])
+		o.fkr[i] = k
+	}
+	return nil
+}
+
+// Next returns the KSN and the transaction key (no variant applied) for the
+// next transaction and advances the device. It returns ErrKSNExhausted once
+// the counter is used up.
+func (o *TDESOriginator) Next() (ksn, key []byte, err error) {
+	c := o.counter
+	if c > tdesCounterMask {
+		return nil, nil, ErrKSNExhausted
+	}
+	low := bits.TrailingZeros32(c)
+	key, o.fkr[low] = o.fkr[low], nil
+	if key == nil {
+		return nil, nil, fmt.Errorf("%w: future key register %d is empty", ErrKSNCounter, low)
+	}
+	// New keys for the registers below this one, unless every counter they
+	// would serve has too many one bits.
+	if bits.OnesCount32(c) < TDESCounterOnesMax {
+		if err := o.fillRegisters(key, c, low); err != nil {
+			clear(key)
+			return nil, nil, err
+		}
+	}
+	ksn = o.ksn
+	next, _ := nextTDESCounter(c)
+	o.counter = next
+	o.ksn = withTDESCounter(o.ksn, next&tdesCounterMask)
+	return ksn, key, nil
 }

@@ -215,3 +215,61 @@ func TestTDESDUKPTErrors(t *testing.T) {
 	}
 	assertHex(t, "parsed KSN", parsed, x924InitialKSN)
 }
+
+// The originating device's future key registers must give, transaction by
+// transaction, the same KSNs and keys as the host derivation: the first 21
+// against the Annex A.4.2 table, then the first 3000 against
+// TDESTransactionKey (bounded so the test stays fast under -race).
+func TestTDESOriginatorMatchesHost(t *testing.T) {
+	ipek := h(t, x924IPEK)
+	o, err := NewTDESOriginator(ipek, h(t, x924InitialKSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3000; i++ {
+		ksn, key, err := o.Next()
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i+1, err)
+		}
+		if i < len(x924Initial) {
+			assertHex(t, "KSN", ksn, x924Initial[i].ksn)
+			assertHex(t, "key", key, x924Initial[i].transactionKey)
+		}
+		want, err := TDESTransactionKey(ipek, ksn)
+		if err != nil {
+			t.Fatalf("host derivation for %X: %v", ksn, err)
+		}
+		if !equal(key, want) {
+			t.Fatalf("transaction %d (%X): originator key %X, host key %X", i+1, ksn, key, want)
+		}
+	}
+	_, err = NewTDESOriginator(ipek, h(t, "FFFF9876543210E00001"))
+	assertErrIs(t, err, ErrKSNCounter)
+	_, err = NewTDESOriginator(ipek[:8], h(t, x924InitialKSN))
+	assertErrIs(t, err, ErrKeyLength)
+}
+
+// The last usable counter, 0x1FF800, is served and then the device is
+// exhausted. The device is put in that state directly, since reaching it
+// takes a million transactions.
+func TestTDESOriginatorExhausted(t *testing.T) {
+	ipek := h(t, x924IPEK)
+	o, err := NewTDESOriginator(ipek, h(t, x924InitialKSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h(t, "FFFF9876543210FFF800")
+	want, _ := TDESTransactionKey(ipek, last)
+	o.counter, o.ksn = 0x1FF800, last
+	o.fkr[11] = append([]byte(nil), want...)
+	ksn, key, err := o.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertHex(t, "last KSN", ksn, "FFFF9876543210FFF800")
+	if !equal(key, want) {
+		t.Errorf("last key %X, want %X", key, want)
+	}
+	_, _, err = o.Next()
+	assertErrIs(t, err, ErrKSNExhausted)
+}
