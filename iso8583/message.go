@@ -204,24 +204,31 @@ func (m *Message) Has(id int) bool {
 // Unpack decodes one message (without its length header) with spec. The result holds copies of
 // the data: b may be reused afterwards.
 func Unpack(spec *Spec, b []byte) (*Message, error) {
+	m, _, err := UnpackMoov(spec, b)
+	return m, err
+}
+
+// UnpackMoov is Unpack that also returns the moov-io message it decoded, for a caller that answers
+// by editing the request in place (cheaper than building a new message). Neither result aliases b.
+func UnpackMoov(spec *Spec, b []byte) (*Message, *moov.Message, error) {
 	if len(b) < 4 {
-		return nil, &FieldError{Field: 0, Reason: "message shorter than an MTI", Err: ErrUnpack}
+		return nil, nil, &FieldError{Field: 0, Reason: "message shorter than an MTI", Err: ErrUnpack}
 	}
 	if !isDigits(b[:4]) {
-		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
+		return nil, nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
 	}
 	mm := moov.NewMessage(spec.moov)
 	if err := mm.Unpack(b); err != nil {
-		return nil, unpackError(err)
+		return nil, nil, unpackError(err)
 	}
 	m, size, err := fromMoov(spec, mm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if size != len(b) {
-		return nil, &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-size), Err: ErrUnpack}
+		return nil, nil, &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-size), Err: ErrUnpack}
 	}
-	return m, nil
+	return m, mm, nil
 }
 
 // UnpackPartial is Unpack that, on failure, also returns what it could read before the bad field
