@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	moov "github.com/moov-io/iso8583"
 	"go.uber.org/zap"
 
 	"github.com/cardswitch/cardswitch/iso8583"
@@ -36,7 +37,11 @@ type simConn struct {
 	out     chan outMsg   // reader → writer; capacity MaxInFlight, never fuller than pending allows
 	pending chan struct{} // semaphore: a place is taken per answer until it is written
 	wdone   chan struct{} // closed when the writer has returned
-	drain   atomic.Int64  // unix nanoseconds until which the writer drains after the reader stops; 0: do not drain
+	// more is set while the reader has further requests buffered: the writer then holds its answers
+	// for one write (batching) until the reader pokes it, having reached the end of its buffer.
+	more  atomic.Bool
+	poke  chan struct{} // capacity 1
+	drain atomic.Int64  // unix nanoseconds until which the writer drains after the reader stops; 0: do not drain
 }
 
 func newSimConn(s *Simulator, nc net.Conn) *simConn {
@@ -47,6 +52,7 @@ func newSimConn(s *Simulator, nc net.Conn) *simConn {
 		out:     make(chan outMsg, s.cfg.MaxInFlight),
 		pending: make(chan struct{}, s.cfg.MaxInFlight),
 		wdone:   make(chan struct{}),
+		poke:    make(chan struct{}, 1),
 	}
 }
 
@@ -86,17 +92,30 @@ func (c *simConn) readLoop() {
 			c.log.Debug("unreadable MTI: closing the connection")
 			return
 		}
-		if body == nil || timing == Never {
-			continue
+		more := br.Buffered() > 0
+		c.more.Store(more)
+		if body != nil && timing != Never {
+			if !c.reserve() {
+				return
+			}
+			m := outMsg{body: body, slow: timing == Slow}
+			if d := c.delay(timing); d > 0 {
+				m.due = arrived.Add(d)
+			}
+			c.out <- m
 		}
-		if !c.reserve() {
-			return
+		if !more {
+			c.pokeWriter()
 		}
-		m := outMsg{body: body, slow: timing == Slow}
-		if d := c.delay(timing); d > 0 {
-			m.due = arrived.Add(d)
-		}
-		c.out <- m
+	}
+}
+
+// pokeWriter tells the writer that the reader has no request left in its buffer, so that what the
+// writer holds is flushed now.
+func (c *simConn) pokeWriter() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
 	}
 }
 
@@ -109,6 +128,9 @@ func (c *simConn) reserve() bool {
 		return true
 	default:
 	}
+	// About to wait: let the writer flush what it holds back for the batch.
+	c.more.Store(false)
+	c.pokeWriter()
 	select {
 	case c.pending <- struct{}{}:
 		return true
@@ -143,21 +165,13 @@ func (c *simConn) readFailed(err error) {
 }
 
 // handle unpacks one request and decides its answer. It returns the packed answer (nil when none
-// is due: a response sent to the simulator, or an MTI-only frame whose response MTI does not
-// exist) and ok=false when the MTI is unreadable and the connection must close. A request that does
-// not unpack but has a readable MTI is answered 30 (format error).
+// is due: a response sent to the simulator, or a malformed frame whose response MTI does not exist)
+// and ok=false when the MTI is unreadable and the connection must close. A request that does not
+// unpack but has a readable MTI is answered 30 (format error), echoing what could be read.
 func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
-	req, err := iso8583.Unpack(s.cfg.Spec, frame)
+	req, mm, err := iso8583.UnpackMoov(s.cfg.Spec, frame)
 	if err != nil {
-		if len(frame) < 4 || !iso8583.IsDigits(string(frame[:4])) {
-			return nil, Never, false
-		}
-		mti := iso8583.ResponseMTI(string(frame[:4]))
-		if mti == "" {
-			return nil, Never, true
-		}
-		req, timing = &iso8583.Message{MTI: mti, ResponseCode: iso8583.RCFormatError}, Now
-		return s.pack(req), timing, true
+		return s.formatError(frame)
 	}
 	if s.cfg.OnRequest != nil {
 		s.cfg.OnRequest(req)
@@ -166,7 +180,46 @@ func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
 	if resp == nil {
 		return nil, Never, true
 	}
-	return s.pack(resp), timing, true
+	return s.packInPlace(mm, resp), timing, true
+}
+
+// formatError answers a frame that does not unpack: 30 with the fields read before the bad one.
+func (s *Simulator) formatError(frame []byte) (body []byte, timing Timing, ok bool) {
+	partial, _ := iso8583.UnpackPartial(s.cfg.Spec, frame)
+	if partial == nil {
+		return nil, Never, false
+	}
+	mti := iso8583.ResponseMTI(partial.MTI)
+	if mti == "" {
+		return nil, Never, true
+	}
+	resp := echo(partial, mti)
+	resp.ResponseCode = iso8583.RCFormatError
+	return s.pack(resp), Now, true
+}
+
+// packInPlace packs resp by editing mm, the moov-io message of the request it answers: every field
+// of resp other than 38 and 39 is an unchanged echo of the request (Decide builds it so), so the
+// request's fields that resp lacks are removed and 38, 39 and the MTI set. This skips building a
+// second message, the largest cost after unpacking. It falls back to packing resp itself.
+func (s *Simulator) packInPlace(mm *moov.Message, resp *iso8583.Message) []byte {
+	mm.MTI(resp.MTI)
+	bm := mm.Bitmap()
+	for id := 2; id <= bm.Len(); id++ {
+		if id != 65 && bm.IsSet(id) && !resp.Has(id) {
+			mm.UnsetField(id)
+		}
+	}
+	err := mm.Field(39, resp.ResponseCode)
+	if err == nil && resp.ApprovalCode != "" {
+		err = mm.Field(38, resp.ApprovalCode)
+	}
+	if err == nil {
+		if b, err := mm.Pack(); err == nil {
+			return b
+		}
+	}
+	return s.pack(resp)
 }
 
 func (s *Simulator) pack(resp *iso8583.Message) []byte {
@@ -201,7 +254,7 @@ func (c *simConn) writeLoop() {
 			bw.Flush()
 			return
 		}
-		if len(in) == 0 && bw.Buffered() > 0 {
+		if len(in) == 0 && !c.more.Load() && bw.Buffered() > 0 {
 			if err := bw.Flush(); err != nil {
 				return
 			}
@@ -219,6 +272,7 @@ func (c *simConn) writeLoop() {
 				now.push(m)
 			}
 		case <-timer.C:
+		case <-c.poke:
 		}
 	}
 }

@@ -38,6 +38,14 @@ func FuzzHandle(f *testing.F) {
 		if err != nil {
 			t.Fatalf("answer does not unpack: %v", err)
 		}
+		if req, err := iso8583.Unpack(iso8583.AcquirerSpec(), frame); err == nil {
+			// The answer edited in place is the one Decide builds.
+			want, _ := Decide(req)
+			wantBody, err := want.Pack(iso8583.AcquirerSpec())
+			if err == nil && string(wantBody) != string(body) {
+				t.Fatalf("in-place answer %q, Decide's %q", body, wantBody)
+			}
+		}
 		if iso8583.IsRequest(resp.MTI) || resp.ResponseCode == "" {
 			t.Fatalf("answer %s with 39 %q", resp.MTI, resp.ResponseCode)
 		}

@@ -361,3 +361,35 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerEditedInPlaceIsDecides: for requests of every kind the bytes the simulator sends are
+// those of Decide's response packed on its own.
+func TestAnswerEditedInPlaceIsDecides(t *testing.T) {
+	s := &Simulator{cfg: Config{}.withDefaults()}
+	reqs := []*iso8583.Message{
+		authorization("000001", "000000012301"), authorization("000002", "000000001051"),
+		authorization("000003", "000000001098"),
+		{MTI: "0800", TransmissionDateTime: "1126143600", STAN: "000004", NetworkCode: "001"},
+		{MTI: "0400", PAN: "4111111111111111", ProcessingCode: "000000", Amount: "000000000100", STAN: "000005",
+			TerminalID: "WEB00001", OriginalData: "010000012311261430150000000000000000000000"},
+		{MTI: "0600", STAN: "000006", Amount: "000000000100", MAC2: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+	}
+	for _, req := range reqs {
+		frame, err := req.Pack(iso8583.AcquirerSpec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _, ok := s.handle(frame)
+		if !ok || body == nil {
+			t.Fatalf("%s: not answered", req.MTI)
+		}
+		want, _ := Decide(req)
+		wantBody, err := want.Pack(iso8583.AcquirerSpec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(body) != string(wantBody) {
+			t.Errorf("%s: sent %q, Decide's answer is %q", req.MTI, body, wantBody)
+		}
+	}
+}
