@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/cardswitch/cardswitch/ledger"
+)
+
+// reader runs the lookups the Writer and the read API share, on a pool or inside a transaction.
+type reader struct{ q querier }
+
+const transferColumns = `id, debit_account_id, credit_account_id, amount, currency, flags, pending_id, timeout_at,
+	state, code, event_id, payment_ref, business_day::text, reason, created_at`
+
+const journalColumns = `id, kind, original_id, target_id, currency, amount, fee, convenience_fee, payee_kind,
+	payee_id, issuer, payment_ref, rrn, stan, terminal, mti, masked_pan, response_code, approval_code, at,
+	business_day::text, hold_expires_at, rejection`
+
+func uuids(ids []ledger.TransferID) []pgtype.UUID {
+	out := make([]pgtype.UUID, len(ids))
+	for i, id := range ids {
+		out[i] = pgtype.UUID{Bytes: id, Valid: true}
+	}
+	return out
+}
+
+func nullUUID(id ledger.TransferID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: !id.IsZero()} }
+
+func nullTime(t time.Time) pgtype.Timestamptz { return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()} }
+
+func scanTransfer(row pgx.CollectableRow) (*ledger.TransferRecord, error) {
+	var (
+		r                  ledger.TransferRecord
+		id, pending        pgtype.UUID
+		timeout            pgtype.Timestamptz
+		flags, state, code int16
+	)
+	err := row.Scan(&id, &r.DebitAccountID, &r.CreditAccountID, &r.Amount, &r.Currency, &flags, &pending, &timeout,
+		&state, &code, &r.EventID, &r.PaymentRef, &r.BusinessDay, &r.Reason, &r.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	r.ID = id.Bytes
+	if pending.Valid {
+		r.PendingID = pending.Bytes
+	}
+	if timeout.Valid {
+		r.TimeoutAt = timeout.Time
+	}
+	r.Flags, r.State, r.Code = ledger.TransferFlags(flags), ledger.TransferState(state), ledger.TransferCode(code)
+	return &r, nil
+}
+
+func scanTransaction(row pgx.CollectableRow) (*ledger.Transaction, error) {
+	var (
+		t               ledger.Transaction
+		kind, payeeKind int16
+		expires         pgtype.Timestamptz
+	)
+	err := row.Scan(&t.ID, &kind, &t.OriginalID, &t.TargetID, &t.Currency, &t.Amount, &t.Fee, &t.ConvenienceFee,
+		&payeeKind, &t.PayeeID, &t.Issuer, &t.PaymentRef, &t.RRN, &t.STAN, &t.Terminal, &t.MTI, &t.MaskedPAN,
+		&t.ResponseCode, &t.ApprovalCode, &t.At, &t.BusinessDay, &expires, &t.Rejection)
+	if err != nil {
+		return nil, err
+	}
+	t.Kind, t.PayeeKind = ledger.EventKind(kind), ledger.PayeeKind(payeeKind)
+	t.Exponent, _ = ledger.Exponent(t.Currency)
+	if expires.Valid {
+		at := expires.Time
+		t.HoldExpiresAt = &at
+	}
+	return &t, nil
+}
+
+func (r reader) AccountsByID(ctx context.Context, ids []int64) ([]ledger.AccountInfo, error) {
+	rows, err := r.q.Query(ctx, `SELECT id, name, currency, flags FROM ledger_accounts WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanAccountInfo)
+	return out, mapErr(err)
+}
+
+func scanAccountInfo(row pgx.CollectableRow) (ledger.AccountInfo, error) {
+	var a ledger.AccountInfo
+	var flags int16
+	err := row.Scan(&a.ID, &a.Key.Name, &a.Key.Currency, &flags)
+	a.Flags = ledger.AccountFlags(flags)
+	return a, err
+}
+
+func (r reader) Transactions(ctx context.Context, ids []string) ([]*ledger.Transaction, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTransaction)
+	return out, mapErr(err)
+}
+
+func (r reader) Transfers(ctx context.Context, ids []ledger.TransferID, lock bool) ([]*ledger.TransferRecord, error) {
+	q := `SELECT ` + transferColumns + ` FROM ledger_transfers WHERE id = ANY($1)`
+	if lock {
+		q += ` ORDER BY id FOR UPDATE`
+	}
+	rows, err := r.q.Query(ctx, q, uuids(ids))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTransfer)
+	return out, mapErr(err)
+}
+
+func (r reader) Posts(ctx context.Context, pendingIDs []ledger.TransferID) ([]*ledger.TransferRecord, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
+		WHERE pending_id = ANY($1) AND state <> $2`, uuids(pendingIDs), int16(ledger.StateRejected))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTransfer)
+	return out, mapErr(err)
+}
+
+// batchTx is one ledger transaction.
+type batchTx struct {
+	reader
+	tx pgx.Tx
+}
+
+func (b *batchTx) BusinessDay(ctx context.Context) (string, error) {
+	var day string
+	err := b.tx.QueryRow(ctx, `SELECT day::text FROM ledger_business_days WHERE closed_at IS NULL`).Scan(&day)
+	if err != nil {
+		return "", fmt.Errorf("open business day: %w", mapErr(err))
+	}
+	return day, nil
+}
+
+func (b *batchTx) EnsureAccounts(ctx context.Context, keys []ledger.AccountKey) ([]ledger.AccountInfo, error) {
+	keys = sortedKeys(keys) // insert in one order everywhere: two processes cannot deadlock on new accounts
+	names, currencies, flags := make([]string, len(keys)), make([]string, len(keys)), make([]int16, len(keys))
+	for i, k := range keys {
+		names[i], currencies[i], flags[i] = k.Name, k.Currency, int16(ledger.FlagsFor(k.Name))
+	}
+	if _, err := b.tx.Exec(ctx, `INSERT INTO ledger_accounts (name, currency, flags)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[]) ORDER BY 1, 2
+		ON CONFLICT (name, currency) DO NOTHING`, names, currencies, flags); err != nil {
+		return nil, mapErr(err)
+	}
+	rows, err := b.tx.Query(ctx, `SELECT a.id, a.name, a.currency, a.flags FROM ledger_accounts a
+		JOIN unnest($1::text[], $2::text[]) AS k(name, currency) USING (name, currency)`, names, currencies)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanAccountInfo)
+	if err == nil && len(out) != len(keys) {
+		err = fmt.Errorf("ensure accounts: %d of %d found", len(out), len(keys))
+	}
+	return out, mapErr(err)
+}
+
+func (b *batchTx) DuePending(ctx context.Context, now time.Time, limit int) ([]*ledger.TransferRecord, error) {
+	rows, err := b.tx.Query(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
+		WHERE state = $1 AND timeout_at <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+		int16(ledger.StatePending), now, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTransfer)
+	return out, mapErr(err)
+}
+
+func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at time.Time) error {
+	tag, err := b.tx.Exec(ctx, `UPDATE ledger_business_days SET closed_at = $2 WHERE day = $1::date AND closed_at IS NULL`, day, at)
+	if err != nil {
+		return mapErr(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("close business day %s: %w", day, ledger.ErrBusinessDayClosed)
+	}
+	_, err = b.tx.Exec(ctx, `INSERT INTO ledger_business_days (day, opened_at) VALUES ($1::date, $2)`, next, at)
+	return mapErr(err)
+}
+
+func (b *batchTx) Commit(ctx context.Context) error   { return mapErr(b.tx.Commit(ctx)) }
+func (b *batchTx) Rollback(ctx context.Context) error { return b.tx.Rollback(ctx) }
+
+var _ ledger.BatchTx = (*batchTx)(nil)

@@ -1,0 +1,519 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// WriterConfig tunes the batch writer. Zero fields take the defaults below.
+type WriterConfig struct {
+	// BatchItemsMax bounds the events (or transfer chains) in one database transaction: large
+	// enough to spread the per-transaction cost (round trips, WAL flush) thin, small enough that a
+	// batch commits in milliseconds. Default 2000.
+	BatchItemsMax int
+	// BatchWaitMax is how long the writer waits for a batch to fill after its first event. The
+	// default 0 takes what is queued and goes: events arriving while a batch commits form the next
+	// one (group commit), so latency stays low at low rates without costing throughput at high ones.
+	BatchWaitMax time.Duration
+	// QueueDepthMax bounds the requests waiting for the writer; beyond it Commit blocks
+	// (back-pressure on the engine) until its context ends. Default 16384.
+	QueueDepthMax int
+	// HoldTimeoutDefault is how long an authorization hold lives when the event names no timeout.
+	// Default 7 days (a typical pre-authorization validity).
+	HoldTimeoutDefault time.Duration
+	// ExpiryInterval is how often the writer releases pending transfers whose timeout passed.
+	// Default 1s.
+	ExpiryInterval time.Duration
+	// ExpiryBatchMax bounds the pending transfers released per sweep. Default 2000.
+	ExpiryBatchMax int
+	// BatchTimeout bounds one database transaction (a stuck database answers ErrUnavailable
+	// instead of holding every caller). Default 10s.
+	BatchTimeout time.Duration
+	// RetriesMax bounds the retries of a batch after a transient error (deadlock, serialization
+	// failure, lost connection) or a concurrent duplicate. Default 3.
+	RetriesMax int
+	// Now is the clock (expiry, journal and transfer times). Default time.Now.
+	Now func() time.Time
+	// Logger receives batch failures. Default zap.NewNop().
+	Logger *zap.Logger
+	// Metrics, when set, records batches and results.
+	Metrics *Metrics
+}
+
+// Defaults of WriterConfig.
+const (
+	DefaultBatchItemsMax      = 2000
+	DefaultQueueDepthMax      = 16384
+	DefaultHoldTimeout        = 7 * 24 * time.Hour
+	DefaultExpiryInterval     = time.Second
+	DefaultExpiryBatchMax     = 2000
+	DefaultBatchTimeout       = 10 * time.Second
+	DefaultRetriesMax         = 3
+	retryBackoff              = 5 * time.Millisecond
+	maxSweepsPerExpiryRequest = 1000 // bounds Expire's loop: at most this many sweeps of ExpiryBatchMax
+)
+
+func (c *WriterConfig) setDefaults() {
+	if c.BatchItemsMax <= 0 {
+		c.BatchItemsMax = DefaultBatchItemsMax
+	}
+	if c.QueueDepthMax <= 0 {
+		c.QueueDepthMax = DefaultQueueDepthMax
+	}
+	if c.HoldTimeoutDefault <= 0 {
+		c.HoldTimeoutDefault = DefaultHoldTimeout
+	}
+	if c.ExpiryInterval <= 0 {
+		c.ExpiryInterval = DefaultExpiryInterval
+	}
+	if c.ExpiryBatchMax <= 0 {
+		c.ExpiryBatchMax = DefaultExpiryBatchMax
+	}
+	if c.BatchTimeout <= 0 {
+		c.BatchTimeout = DefaultBatchTimeout
+	}
+	if c.RetriesMax <= 0 {
+		c.RetriesMax = DefaultRetriesMax
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+// Writer is the single batch writer of a process for one store. Callers hand it card events
+// (Commit) or transfers (Submit) from any goroutine; its Run loop gathers what is queued into one
+// database transaction, and every caller is answered only after COMMIT.
+type Writer struct {
+	b   Backend
+	cfg WriterConfig
+
+	queue    chan *request
+	stopping chan struct{} // closed when Run starts draining
+	running  atomic.Bool
+
+	mu struct {
+		sync.Mutex
+		stopped bool
+	}
+	senders sync.WaitGroup // callers between the stopped check and their send
+
+	accounts *accountCache // owned by the Run goroutine
+}
+
+// request is one caller's submission; done is closed when every item is answered.
+type request struct {
+	items []*item
+	sweep bool // Expire: release due pending transfers now
+	swept int
+	err   error
+	done  chan struct{}
+}
+
+// NewWriter returns a Writer over b; start its loop with Run.
+func NewWriter(b Backend, cfg WriterConfig) *Writer {
+	cfg.setDefaults()
+	return &Writer{
+		b: b, cfg: cfg,
+		queue:    make(chan *request, cfg.QueueDepthMax),
+		stopping: make(chan struct{}),
+		accounts: newAccountCache(),
+	}
+}
+
+// Commit journals a card event with its transfers and returns after COMMIT. A refused event
+// returns a *RejectionError (remembered: its retry returns the same); a duplicate of a committed
+// event returns Outcome.Duplicate with the first decision; an event reusing an ID with other
+// content returns ErrEventConflict; a store failure returns ErrUnavailable and commits nothing.
+// ctx bounds only the wait for a queue slot: once queued, the event is answered after its batch.
+func (w *Writer) Commit(ctx context.Context, ev Event) (Outcome, error) {
+	if err := ValidateEvent(&ev); err != nil {
+		return Outcome{}, err
+	}
+	it := &item{event: &ev}
+	req := &request{items: []*item{it}, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return Outcome{}, err
+	}
+	<-req.done
+	return it.outcome, it.err
+}
+
+// Submit applies transfers with TigerBeetle's semantics: consecutive transfers flagged Linked form
+// a chain that succeeds or fails together; each transfer gets a result. The error is for the
+// submission as a whole (a malformed transfer, a store failure).
+func (w *Writer) Submit(ctx context.Context, transfers []Transfer) ([]TransferResult, error) {
+	var items []*item
+	start := 0
+	for i := range transfers {
+		if err := validateTransfer(&transfers[i]); err != nil {
+			return nil, err
+		}
+		if transfers[i].Flags&Linked == 0 || i == len(transfers)-1 {
+			items = append(items, &item{chain: transfers[start : i+1]})
+			start = i + 1
+		}
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	req := &request{items: items, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return nil, err
+	}
+	<-req.done
+	results := make([]TransferResult, 0, len(transfers))
+	for _, it := range items {
+		if it.err != nil {
+			return nil, it.err
+		}
+		results = append(results, it.results...)
+	}
+	return results, nil
+}
+
+// Expire releases, now, every pending transfer whose timeout has passed (the loop also does it
+// every ExpiryInterval). It returns how many it released.
+func (w *Writer) Expire(ctx context.Context) (int, error) {
+	req := &request{sweep: true, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return 0, err
+	}
+	<-req.done
+	return req.swept, req.err
+}
+
+// Queued returns how many requests wait for the writer.
+func (w *Writer) Queued() int { return len(w.queue) }
+
+func (w *Writer) enqueue(ctx context.Context, req *request) error {
+	w.mu.Lock()
+	if w.mu.stopped {
+		w.mu.Unlock()
+		return ErrWriterClosed
+	}
+	w.senders.Add(1)
+	w.mu.Unlock()
+	defer w.senders.Done()
+	select {
+	case w.queue <- req:
+		return nil
+	case <-w.stopping:
+		return ErrWriterClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run is the batching loop. When ctx ends it stops accepting, commits everything already queued,
+// and returns nil.
+func (w *Writer) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("ledger writer: Run called twice")
+	}
+	ticker := time.NewTicker(w.cfg.ExpiryInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			w.drain()
+			return nil
+		case req := <-w.queue:
+			w.process(w.gather(req))
+		case <-ticker.C:
+			if _, err := w.sweep(); err != nil {
+				w.cfg.Logger.Warn("ledger expiry sweep failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (w *Writer) drain() {
+	w.mu.Lock()
+	w.mu.stopped = true
+	w.mu.Unlock()
+	close(w.stopping)
+	w.senders.Wait() // after this nobody can send: the queue holds all that will ever come
+	for {
+		select {
+		case req := <-w.queue:
+			w.process(w.gather(req))
+		default:
+			return
+		}
+	}
+}
+
+// gather takes what is queued behind first, up to BatchItemsMax items, waiting at most
+// BatchWaitMax for more.
+func (w *Writer) gather(first *request) []*request {
+	reqs := []*request{first}
+	n := len(first.items)
+	var wait <-chan time.Time
+	if w.cfg.BatchWaitMax > 0 {
+		t := time.NewTimer(w.cfg.BatchWaitMax)
+		defer t.Stop()
+		wait = t.C
+	}
+	for n < w.cfg.BatchItemsMax {
+		select {
+		case r := <-w.queue:
+			reqs = append(reqs, r)
+			n += len(r.items)
+			continue
+		default:
+		}
+		if wait == nil {
+			break
+		}
+		select {
+		case r := <-w.queue:
+			reqs = append(reqs, r)
+			n += len(r.items)
+			continue
+		case <-wait:
+		}
+		break
+	}
+	return reqs
+}
+
+// process commits the gathered requests' items as one batch (split only on constraint
+// violations), runs any Expire requests, and answers every caller.
+func (w *Writer) process(reqs []*request) {
+	start := time.Now()
+	var items []*item
+	for _, r := range reqs {
+		items = append(items, r.items...)
+	}
+	if len(items) > 0 {
+		w.apply(items, false, 0)
+		w.cfg.Metrics.observeBatch(len(items), time.Since(start).Seconds(), len(w.queue))
+	}
+	for _, r := range reqs {
+		if r.sweep {
+			r.swept, r.err = w.expireAll()
+		}
+		for _, it := range r.items {
+			w.cfg.Metrics.event(it.result())
+		}
+		close(r.done)
+	}
+}
+
+func (it *item) result() string {
+	var rj *RejectionError
+	switch {
+	case it.event == nil:
+		return "transfers"
+	case it.err == nil && it.outcome.Duplicate:
+		return "duplicate"
+	case it.err == nil:
+		return "committed"
+	case errors.As(it.err, &rj):
+		return "rejected"
+	case errors.Is(it.err, ErrEventConflict):
+		return "conflict"
+	}
+	return "failed"
+}
+
+// apply commits items, retrying as the failure calls for: a duplicate written by another
+// process → once more reading existing rows first (careful); a balance limit violated → in halves,
+// down to the one offending item, which is then recorded as rejected; a transient error → again
+// after a pause; anything else → every item fails with ErrUnavailable and nothing is written.
+func (w *Writer) apply(items []*item, careful bool, depth int) {
+	for attempt := 0; ; attempt++ {
+		err := w.tryBatch(items, careful)
+		if err == nil {
+			return
+		}
+		var ce *ConstraintError
+		switch {
+		case errors.As(err, &ce) && ce.Kind == ConstraintUnique:
+			if !careful {
+				careful = true
+				continue
+			}
+			if len(items) > 1 {
+				w.bisect(items, depth)
+				return
+			}
+			if attempt < w.cfg.RetriesMax {
+				continue
+			}
+		case errors.As(err, &ce):
+			if len(items) > 1 {
+				w.bisect(items, depth)
+				return
+			}
+			if items[0].forced == nil {
+				items[0].forced = ErrExceedsCredits
+				if ce.Kind == ConstraintCreditsMustNotExceedDebits {
+					items[0].forced = ErrExceedsDebits
+				}
+				continue
+			}
+		case errors.Is(err, ErrTransient) && attempt < w.cfg.RetriesMax:
+			time.Sleep(retryBackoff << attempt)
+			continue
+		}
+		w.fail(items, err)
+		return
+	}
+}
+
+func (w *Writer) bisect(items []*item, depth int) {
+	mid := len(items) / 2
+	w.apply(items[:mid], true, depth+1)
+	w.apply(items[mid:], true, depth+1)
+}
+
+func (w *Writer) fail(items []*item, err error) {
+	w.cfg.Metrics.failure()
+	w.cfg.Logger.Warn("ledger batch failed", zap.Int("items", len(items)), zap.Error(err))
+	for _, it := range items {
+		it.reset()
+		it.err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+}
+
+// tryBatch runs one database transaction for items: load, plan in Go, write, COMMIT.
+func (w *Writer) tryBatch(items []*item, careful bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+	defer cancel()
+	for _, it := range items {
+		it.reset()
+	}
+	tx, err := w.b.BeginBatch(ctx, false)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback(ctx)
+		}
+	}()
+	day, err := tx.BusinessDay(ctx)
+	if err != nil {
+		return err
+	}
+	p := newPlanner(w.cfg.Now(), day, w.cfg.HoldTimeoutDefault, w.accounts)
+	if err := resolveAccounts(ctx, tx, p, items, w.accounts); err != nil {
+		return err
+	}
+	if err := load(ctx, tx, p, items, careful); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.event != nil {
+			p.planEvent(it)
+		} else {
+			p.planChain(it)
+		}
+	}
+	if plan := p.finish(); !plan.Empty() {
+		if err := tx.Write(ctx, plan); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	committed = true
+	w.accounts.merge(p.local)
+	return nil
+}
+
+// resolveAccounts makes sure every account the items name exists and is known to the planner.
+func resolveAccounts(ctx context.Context, tx BatchTx, p *planner, items []*item, known *accountCache) error {
+	seen := map[AccountKey]bool{}
+	var missing []AccountKey
+	add := func(k AccountKey) {
+		if _, ok := known.byKey[k]; !ok && !seen[k] {
+			seen[k] = true
+			missing = append(missing, k)
+		}
+	}
+	for _, it := range items {
+		if it.event != nil {
+			for _, k := range accountKeys(it.event) {
+				add(k)
+			}
+			continue
+		}
+		for _, t := range it.chain {
+			for _, name := range []string{t.DebitAccount, t.CreditAccount} {
+				if name != "" {
+					add(AccountKey{Name: name, Currency: t.Currency})
+				}
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	infos, err := tx.EnsureAccounts(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, a := range infos {
+		p.addAccount(a)
+	}
+	return nil
+}
+
+// sweep releases up to ExpiryBatchMax due pending transfers in one transaction.
+func (w *Writer) sweep() (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+	defer cancel()
+	tx, err := w.b.BeginBatch(ctx, false)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	day, err := tx.BusinessDay(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := w.cfg.Now()
+	due, err := tx.DuePending(ctx, now, w.cfg.ExpiryBatchMax)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	p := newPlanner(now, day, w.cfg.HoldTimeoutDefault, w.accounts)
+	for _, r := range due {
+		p.addLoadedTransfer(r)
+		p.expire(r)
+	}
+	if err := tx.Write(ctx, p.finish()); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	w.cfg.Metrics.expired(len(due))
+	return len(due), nil
+}
+
+// expireAll sweeps until nothing is due (bounded).
+func (w *Writer) expireAll() (int, error) {
+	total := 0
+	for range maxSweepsPerExpiryRequest {
+		n, err := w.sweep()
+		total += n
+		if err != nil || n < w.cfg.ExpiryBatchMax {
+			return total, err
+		}
+	}
+	return total, nil
+}
