@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cardswitch/cardswitch/iso8583"
+	"github.com/cardswitch/cardswitch/ledger"
+)
+
+// completion handles 0220 (and 0221): the capture of an earlier 0100 hold, fully or partly.
+func (e *Engine) completion(ctx context.Context, req *iso8583.Message) *iso8583.Message {
+	return e.advice(ctx, req, kindCompletion, e.decideCompletion)
+}
+
+// reversal handles 0400 and 0420 (and their repeats).
+func (e *Engine) reversal(ctx context.Context, req *iso8583.Message, kind txnKind) *iso8583.Message {
+	return e.advice(ctx, req, kind, e.decideReversal)
+}
+
+type decideFunc func(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message
+
+// advice runs the checks common to completions and reversals and answers duplicates.
+func (e *Engine) advice(ctx context.Context, req *iso8583.Message, kind txnKind, decide decideFunc) *iso8583.Message {
+	if code := checkAdviceFormat(req); code != "" {
+		return respond(req, code)
+	}
+	now := e.now()
+	id := transactionID(req.MTI, req.TerminalID, req.STAN, req.TransmissionDateTime)
+	fp := e.dups.fingerprint(req)
+	entry, seen := e.dups.begin(id, fp, now)
+	if seen {
+		return e.duplicate(ctx, req, entry, fp)
+	}
+	resp := decide(ctx, req, kind, id, now)
+	e.dups.finish(entry, resp)
+	return resp
+}
+
+func (e *Engine) decideCompletion(ctx context.Context, req *iso8583.Message, _ txnKind, id string, now time.Time) *iso8583.Message {
+	m := e.merchants[req.MerchantID]
+	if m == nil || !e.terminalMayServe(req.TerminalID, m.ID) {
+		return respond(req, iso8583.RCUnknownMerchant)
+	}
+	if m.Allowed&TxnCompletion == 0 {
+		return respond(req, iso8583.RCInvalidTransaction)
+	}
+	amount, err := iso8583.ParseAmount(req.Amount)
+	if err != nil || amount <= 0 {
+		return respond(req, iso8583.RCInvalidAmount)
+	}
+	orig, err := e.findOriginal(ctx, req, iso8583.MTIAuthorization)
+	if err != nil {
+		return e.lookupFailed(req, err)
+	}
+	if orig == nil || orig.Kind != ledger.Authorize || orig.PayeeID != m.ID {
+		return respond(req, iso8583.RCOriginalNotFound)
+	}
+	if amount > orig.Amount {
+		return respond(req, iso8583.RCInvalidAmount)
+	}
+	ev := adviceEvent(req, id, ledger.Capture, orig, m, now)
+	ev.Amount = amount
+	code := e.commitAdvice(ctx, ev)
+	if code == iso8583.RCApproved {
+		e.forward(ctx, orig.Issuer, adviceForIssuer(req, orig))
+	}
+	resp := respond(req, code)
+	resp.RRN = orig.RRN
+	return resp
+}
+
+func (e *Engine) decideReversal(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message {
+	m := e.merchants[req.MerchantID]
+	if m == nil || !e.terminalMayServe(req.TerminalID, m.ID) {
+		return respond(req, iso8583.RCUnknownMerchant)
+	}
+	if m.Allowed&TxnReversal == 0 {
+		return respond(req, iso8583.RCInvalidTransaction)
+	}
+	if _, err := iso8583.ParseAmount(req.Amount); err != nil {
+		return respond(req, iso8583.RCInvalidAmount)
+	}
+	orig, err := e.findOriginal(ctx, req, iso8583.MTIAuthorization, iso8583.MTIFinancial)
+	if err != nil {
+		return e.lookupFailed(req, err)
+	}
+	if orig == nil || orig.PayeeID != m.ID {
+		if kind == kindReversalAdvice {
+			// An advice is acknowledged whatever happens, so that the terminal stops repeating
+			// it; the ledger records it (as a rejected reversal of an unknown original).
+			ev := adviceEvent(req, id, ledger.Reverse, nil, m, now)
+			ev.OriginalID = e.originalIDFromRequest(req)
+			e.commitAdvice(ctx, ev)
+			return respond(req, iso8583.RCApproved)
+		}
+		return respond(req, iso8583.RCOriginalNotFound)
+	}
+	ev := adviceEvent(req, id, ledger.Reverse, orig, m, now)
+	code := e.commitAdvice(ctx, ev)
+	if code == iso8583.RCApproved && orig.ResponseCode == iso8583.RCApproved {
+		e.forward(ctx, orig.Issuer, adviceForIssuer(req, orig))
+	}
+	resp := respond(req, code)
+	resp.RRN = orig.RRN
+	return resp
+}
+
+// adviceEvent builds the ledger event of a completion or reversal of orig (nil when unknown).
+func adviceEvent(req *iso8583.Message, id string, kind ledger.EventKind, orig *ledger.Transaction, m *Merchant, now time.Time) ledger.Event {
+	ev := ledger.Event{
+		ID: id, Kind: kind, Currency: req.Currency, Payee: ledger.Payee{Kind: m.Kind, ID: m.ID, Fee: m.Fee, ConvenienceFee: m.ConvenienceFee},
+		PaymentRef: req.AdditionalData, RRN: req.RRN, STAN: req.STAN, Terminal: req.TerminalID, MTI: req.MTI,
+		MaskedPAN: iso8583.MaskPAN(req.PAN), ResponseCode: iso8583.RCApproved, At: now,
+	}
+	if amount, err := iso8583.ParseAmount(req.Amount); err == nil {
+		ev.Amount = amount
+	}
+	if orig != nil {
+		ev.OriginalID, ev.Currency, ev.Issuer, ev.RRN = orig.ID, orig.Currency, orig.Issuer, orig.RRN
+		ev.Amount = orig.Amount
+		if ev.MaskedPAN == "" {
+			ev.MaskedPAN = orig.MaskedPAN
+		}
+		if ev.PaymentRef == "" {
+			ev.PaymentRef = orig.PaymentRef
+		}
+	}
+	if ev.Currency == "" {
+		ev.Currency = "840"
+	}
+	return ev
+}
+
+// commitAdvice has the ledger hold a completion or reversal and maps its verdict to a response
+// code. Rejections the terminal cannot fix by repeating the advice are acknowledged with 00: the
+// ledger remembers them, and nothing moved twice.
+func (e *Engine) commitAdvice(ctx context.Context, ev ledger.Event) string {
+	_, err := e.ledger.Commit(ctx, ev)
+	switch {
+	case err == nil:
+		return iso8583.RCApproved
+	case errors.Is(err, ledger.ErrEventConflict):
+		return iso8583.RCDuplicate
+	case errors.Is(err, ledger.ErrCaptureExceedsHold):
+		return iso8583.RCInvalidAmount
+	case errors.Is(err, ledger.ErrHoldVoided), errors.Is(err, ledger.ErrHoldExpired) && ev.Kind == ledger.Capture,
+		errors.Is(err, ledger.ErrNotAnAuthorization), errors.Is(err, ledger.ErrOriginalNotFound) && ev.Kind == ledger.Capture:
+		return iso8583.RCOriginalNotFound
+	case errors.Is(err, ledger.ErrAlreadyCaptured), errors.Is(err, ledger.ErrAlreadyReversed),
+		errors.Is(err, ledger.ErrNothingToReverse), errors.Is(err, ledger.ErrHoldExpired),
+		errors.Is(err, ledger.ErrOriginalNotFound):
+		return iso8583.RCApproved
+	}
+	e.metrics.ledgerFailures.Inc()
+	e.log.Error("ledger did not hold the advice", zap.String("id", ev.ID), zap.String("kind", ev.Kind.String()), zap.Error(err))
+	return iso8583.RCSystemMalfunction
+}
+
+// findOriginal finds the transaction a completion or reversal refers to, by field 90 when present,
+// then by RRN and terminal, then by terminal and STAN (CONTRACT §2). It returns nil when there is
+// none of the given MTI classes.
+func (e *Engine) findOriginal(ctx context.Context, req *iso8583.Message, classes ...string) (*ledger.Transaction, error) {
+	match := func(tx *ledger.Transaction, err error) (*ledger.Transaction, error) {
+		if errors.Is(err, ledger.ErrNotFound) || tx == nil {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if tx.Terminal != req.TerminalID {
+			return nil, nil
+		}
+		for _, c := range classes {
+			if iso8583.MTIClass(tx.MTI) == c {
+				return tx, nil
+			}
+		}
+		return nil, nil
+	}
+	if req.OriginalData != "" {
+		if tx, err := match(e.ledger.Transaction(ctx, e.originalIDFromRequest(req))); tx != nil || err != nil {
+			return tx, err
+		}
+	}
+	if req.RRN != "" {
+		if tx, err := match(e.ledger.TransactionByRRN(ctx, req.RRN)); tx != nil || err != nil {
+			return tx, err
+		}
+	}
+	return match(e.ledger.LatestByTerminalSTAN(ctx, req.TerminalID, req.STAN))
+}
+
+// originalIDFromRequest is the transaction id field 90 points at ("" without field 90).
+func (e *Engine) originalIDFromRequest(req *iso8583.Message) string {
+	od, err := iso8583.ParseOriginalData(req.OriginalData)
+	if err != nil {
+		return ""
+	}
+	return transactionID(od.MTI, req.TerminalID, od.STAN, od.TransmissionDateTime)
+}
+
+func (e *Engine) lookupFailed(req *iso8583.Message, err error) *iso8583.Message {
+	e.metrics.ledgerFailures.Inc()
+	e.log.Error("ledger lookup of the original failed", zap.String("terminal", req.TerminalID), zap.String("stan", req.STAN), zap.Error(err))
+	return respond(req, iso8583.RCSystemMalfunction)
+}
+
+// adviceForIssuer is the completion or reversal as forwarded to the original's issuer: the
+// terminal's message with the original's RRN and original data elements.
+func adviceForIssuer(req *iso8583.Message, orig *ledger.Transaction) *iso8583.Message {
+	fwd := issuerRequest(req, orig.RRN)
+	fwd.PINBlock, fwd.Track2, fwd.Track1, fwd.ICC = nil, "", "", ""
+	if fwd.OriginalData == "" {
+		parts := splitID(orig.ID)
+		fwd.OriginalData = iso8583.OriginalData{MTI: parts[0], STAN: parts[2], TransmissionDateTime: parts[3]}.String()
+	}
+	return fwd
+}
+
+// splitID splits a transaction id "MTI/terminal/STAN/MMDDhhmmss" into its four parts.
+func splitID(id string) [4]string {
+	var out [4]string
+	for i, j := 0, 0; i < 4; i++ {
+		k := j
+		for k < len(id) && id[k] != '/' {
+			k++
+		}
+		out[i] = id[j:k]
+		j = k + 1
+		if j > len(id) {
+			break
+		}
+	}
+	return out
+}
