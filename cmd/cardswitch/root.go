@@ -45,6 +45,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(),
 		newHSMCmd(),
+		newLoadCmd(),
 		newIssuerSimCmd(),
 	)
 	return root
