@@ -584,3 +584,36 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatalf("zero values should take their defaults: %v", err)
 	}
 }
+
+// TestIssuerEchoAnswered: an 0800 echo from the issuer is answered 0810/00 with its STAN and field
+// 70; the link stays in service.
+func TestIssuerEchoAnswered(t *testing.T) {
+	answers := make(chan *iso8583.Message, 1)
+	peer := startFakePeer(t, func(body []byte) [][]byte {
+		m, err := iso8583.Unpack(iso8583.AcquirerSpec(), body)
+		if err != nil {
+			return nil
+		}
+		if m.MTI == "0810" {
+			answers <- m
+			return nil
+		}
+		return [][]byte{pack(&iso8583.Message{MTI: iso8583.ResponseMTI(m.MTI), STAN: m.STAN, ResponseCode: "00", NetworkCode: m.NetworkCode})}
+	})
+	cfg := testConfig(peer.addr())
+	cfg.Connections = 1
+	l, _ := startLink(t, cfg)
+	eventually(t, "link up", func() bool { return allSignedOn(l) })
+	peer.push(pack(&iso8583.Message{MTI: "0800", TransmissionDateTime: "1126143600", STAN: "424242", NetworkCode: "301"}))
+	select {
+	case got := <-answers:
+		if got.STAN != "424242" || got.ResponseCode != "00" || got.NetworkCode != "301" {
+			t.Fatalf("answer %s/%s STAN %s field 70 %q", got.MTI, got.ResponseCode, got.STAN, got.NetworkCode)
+		}
+	case <-time.After(waitMax):
+		t.Fatal("the issuer's echo was not answered")
+	}
+	if !allSignedOn(l) {
+		t.Fatal("link left service")
+	}
+}
