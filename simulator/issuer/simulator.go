@@ -166,20 +166,34 @@ func (s *Simulator) Run(ctx context.Context) error {
 	return err
 }
 
+// Accept retry bounds: a failing accept (out of file descriptors) is retried after a pause that
+// doubles from acceptRetryMin to acceptRetryMax, as net/http does, instead of stopping the server.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
 // accept runs the accept loop until the listener is closed.
 func (s *Simulator) accept(wg *sync.WaitGroup) error {
+	var pause time.Duration
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
 			if s.stopping.Load() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("issuer simulator accept: %w", err)
 			}
-			return fmt.Errorf("issuer simulator accept: %w", err)
+			pause = min(max(2*pause, acceptRetryMin), acceptRetryMax)
+			s.log.Warn("accept failed; retrying", zap.Error(err), zap.Duration("pause", pause))
+			select {
+			case <-time.After(pause):
+			case <-s.stopCh:
+			}
+			continue
 		}
+		pause = 0
 		c := s.register(nc)
 		if c == nil {
 			s.log.Debug("connection refused: limit reached", zap.Int("max_conns", s.cfg.MaxConns))
