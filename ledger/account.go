@@ -53,14 +53,20 @@ func FlagsFor(name string) AccountFlags {
 // ValidateAccountName checks the `<owner>:<id>:<kind>` form: three non-empty parts of letters,
 // digits, '.', '_' and '-'.
 func ValidateAccountName(name string) error {
-	parts := strings.Split(name, ":")
-	if len(parts) != 3 {
-		return fmt.Errorf("account name %q: want <owner>:<id>:<kind>", name)
-	}
-	for _, p := range parts {
-		if err := validateNamePart(p); err != nil {
+	rest, parts := name, 0
+	for {
+		part, after, more := strings.Cut(rest, ":")
+		parts++
+		if err := validateNamePart(part); err != nil {
 			return fmt.Errorf("account name %q: %w", name, err)
 		}
+		if !more {
+			break
+		}
+		rest = after
+	}
+	if parts != 3 {
+		return fmt.Errorf("account name %q: want <owner>:<id>:<kind>", name)
 	}
 	return nil
 }

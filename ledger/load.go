@@ -26,7 +26,9 @@ func load(ctx context.Context, tx BatchTx, p *planner, items []*item, careful bo
 	}
 	for _, it := range items {
 		for _, t := range it.chain {
-			plain = append(plain, t.ID)
+			if careful { // optimistic otherwise: a resubmitted id fails the batch on the primary key
+				plain = append(plain, t.ID)
+			}
 			if !t.PendingID.IsZero() {
 				locked = append(locked, t.PendingID)
 			}

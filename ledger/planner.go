@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -13,8 +14,8 @@ type planner struct {
 	day                string
 	holdTimeoutDefault time.Duration
 
-	shared       *accountCache                  // the Writer's, read-only during the batch
-	local        *accountCache                  // accounts this batch resolved; merged into shared after COMMIT
+	shared       *accountCache                  // the Writer's; this batch only reads it
+	local        *localAccounts                 // accounts this batch resolved; shared after COMMIT
 	journal      map[string]*Transaction        // loaded originals and duplicates, and new rows
 	transfers    map[TransferID]*TransferRecord // loaded and new transfers
 	posts        map[TransferID]*TransferRecord // pending id → its post or void (loaded and new)
@@ -32,7 +33,7 @@ func newPlanner(now time.Time, day string, holdTimeoutDefault time.Duration, sha
 	return &planner{
 		now: now, day: day, holdTimeoutDefault: holdTimeoutDefault,
 		shared:       shared,
-		local:        newAccountCache(),
+		local:        newLocalAccounts(),
 		journal:      map[string]*Transaction{},
 		transfers:    map[TransferID]*TransferRecord{},
 		posts:        map[TransferID]*TransferRecord{},
@@ -43,8 +44,10 @@ func newPlanner(now time.Time, day string, holdTimeoutDefault time.Duration, sha
 	}
 }
 
-// accountCache maps account keys to ids and back.
+// accountCache is the Writer's map of accounts known to exist, shared by the batches in flight.
+// Accounts are only ever added.
 type accountCache struct {
+	mu    sync.RWMutex
 	byKey map[AccountKey]AccountInfo
 	byID  map[int64]AccountInfo
 }
@@ -54,32 +57,53 @@ func newAccountCache() *accountCache {
 }
 
 func (c *accountCache) add(a AccountInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.byKey[a.Key] = a
 	c.byID[a.ID] = a
 }
 
-func (c *accountCache) merge(o *accountCache) {
-	for _, a := range o.byID {
-		c.add(a)
-	}
+func (c *accountCache) key(k AccountKey) (AccountInfo, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	a, ok := c.byKey[k]
+	return a, ok
 }
 
-func (p *planner) addAccount(a AccountInfo) { p.local.add(a) }
+func (c *accountCache) id(id int64) (AccountInfo, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	a, ok := c.byID[id]
+	return a, ok
+}
+
+// localAccounts are the accounts one batch resolved.
+type localAccounts struct {
+	byKey map[AccountKey]AccountInfo
+	byID  map[int64]AccountInfo
+}
+
+func newLocalAccounts() *localAccounts {
+	return &localAccounts{byKey: map[AccountKey]AccountInfo{}, byID: map[int64]AccountInfo{}}
+}
+
+func (p *planner) addAccount(a AccountInfo) {
+	p.local.byKey[a.Key] = a
+	p.local.byID[a.ID] = a
+}
 
 func (p *planner) accountByKey(k AccountKey) (AccountInfo, bool) {
 	if a, ok := p.local.byKey[k]; ok {
 		return a, true
 	}
-	a, ok := p.shared.byKey[k]
-	return a, ok
+	return p.shared.key(k)
 }
 
 func (p *planner) accountByID(id int64) (AccountInfo, bool) {
 	if a, ok := p.local.byID[id]; ok {
 		return a, true
 	}
-	a, ok := p.shared.byID[id]
-	return a, ok
+	return p.shared.id(id)
 }
 
 func (p *planner) addLoadedTransfer(r *TransferRecord) {

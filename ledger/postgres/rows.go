@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cardswitch/cardswitch/ledger"
 )
@@ -126,20 +127,16 @@ func (r reader) Posts(ctx context.Context, pendingIDs []ledger.TransferID) ([]*l
 	return out, mapErr(err)
 }
 
-// batchTx is one ledger transaction.
+// batchTx is one ledger transaction on a connection of its own (BEGIN and COMMIT are sent as
+// statements, so that BEGIN shares a round trip with the first queries).
 type batchTx struct {
 	reader
-	tx pgx.Tx
+	conn *pgxpool.Conn
+	day  string
+	done bool
 }
 
-func (b *batchTx) BusinessDay(ctx context.Context) (string, error) {
-	var day string
-	err := b.tx.QueryRow(ctx, `SELECT day::text FROM ledger_business_days WHERE closed_at IS NULL`).Scan(&day)
-	if err != nil {
-		return "", fmt.Errorf("open business day: %w", mapErr(err))
-	}
-	return day, nil
-}
+func (b *batchTx) BusinessDay(context.Context) (string, error) { return b.day, nil }
 
 func (b *batchTx) EnsureAccounts(ctx context.Context, keys []ledger.AccountKey) ([]ledger.AccountInfo, error) {
 	keys = sortedKeys(keys) // insert in one order everywhere: two processes cannot deadlock on new accounts
@@ -147,12 +144,12 @@ func (b *batchTx) EnsureAccounts(ctx context.Context, keys []ledger.AccountKey) 
 	for i, k := range keys {
 		names[i], currencies[i], flags[i] = k.Name, k.Currency, int16(ledger.FlagsFor(k.Name))
 	}
-	if _, err := b.tx.Exec(ctx, `INSERT INTO ledger_accounts (name, currency, flags)
+	if _, err := b.conn.Exec(ctx, `INSERT INTO ledger_accounts (name, currency, flags)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[]) ORDER BY 1, 2
 		ON CONFLICT (name, currency) DO NOTHING`, names, currencies, flags); err != nil {
 		return nil, mapErr(err)
 	}
-	rows, err := b.tx.Query(ctx, `SELECT a.id, a.name, a.currency, a.flags FROM ledger_accounts a
+	rows, err := b.conn.Query(ctx, `SELECT a.id, a.name, a.currency, a.flags FROM ledger_accounts a
 		JOIN unnest($1::text[], $2::text[]) AS k(name, currency) USING (name, currency)`, names, currencies)
 	if err != nil {
 		return nil, mapErr(err)
@@ -165,7 +162,7 @@ func (b *batchTx) EnsureAccounts(ctx context.Context, keys []ledger.AccountKey) 
 }
 
 func (b *batchTx) DuePending(ctx context.Context, now time.Time, limit int) ([]*ledger.TransferRecord, error) {
-	rows, err := b.tx.Query(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
+	rows, err := b.conn.Query(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
 		WHERE state = $1 AND timeout_at <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
 		int16(ledger.StatePending), now, limit)
 	if err != nil {
@@ -176,18 +173,38 @@ func (b *batchTx) DuePending(ctx context.Context, now time.Time, limit int) ([]*
 }
 
 func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at time.Time) error {
-	tag, err := b.tx.Exec(ctx, `UPDATE ledger_business_days SET closed_at = $2 WHERE day = $1::date AND closed_at IS NULL`, day, at)
+	tag, err := b.conn.Exec(ctx, `UPDATE ledger_business_days SET closed_at = $2 WHERE day = $1::date AND closed_at IS NULL`, day, at)
 	if err != nil {
 		return mapErr(err)
 	}
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("close business day %s: %w", day, ledger.ErrBusinessDayClosed)
 	}
-	_, err = b.tx.Exec(ctx, `INSERT INTO ledger_business_days (day, opened_at) VALUES ($1::date, $2)`, next, at)
+	_, err = b.conn.Exec(ctx, `INSERT INTO ledger_business_days (day, opened_at) VALUES ($1::date, $2)`, next, at)
 	return mapErr(err)
 }
 
-func (b *batchTx) Commit(ctx context.Context) error   { return mapErr(b.tx.Commit(ctx)) }
-func (b *batchTx) Rollback(ctx context.Context) error { return b.tx.Rollback(ctx) }
+func (b *batchTx) Commit(ctx context.Context) error {
+	_, err := b.conn.Exec(ctx, `COMMIT`)
+	b.release()
+	return mapErr(err)
+}
+
+// Rollback ends the transaction; after Commit it does nothing.
+func (b *batchTx) Rollback(ctx context.Context) error {
+	if b.done {
+		return nil
+	}
+	_, err := b.conn.Exec(ctx, `ROLLBACK`)
+	b.release()
+	return err
+}
+
+// release returns the connection to the pool; the pool closes a connection left inside a
+// transaction (a COMMIT or ROLLBACK that failed on the wire).
+func (b *batchTx) release() {
+	b.done = true
+	b.conn.Release()
+}
 
 var _ ledger.BatchTx = (*batchTx)(nil)

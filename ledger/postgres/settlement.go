@@ -13,7 +13,7 @@ import (
 const effectivePosted = `t.state = 1 AND t.flags & 8 = 0`
 
 func (b *batchTx) SettlementRows(ctx context.Context, day string) ([]ledger.SettlementRow, error) {
-	rows, err := b.tx.Query(ctx, `SELECT d.name, c.name, t.currency, t.code,
+	rows, err := b.conn.Query(ctx, `SELECT d.name, c.name, t.currency, t.code,
 			coalesce(j.payee_kind, 0), coalesce(j.payee_id, ''), sum(t.amount)::bigint, count(DISTINCT t.event_id)
 		FROM ledger_transfers t
 		JOIN ledger_accounts d ON d.id = t.debit_account_id
@@ -35,7 +35,7 @@ func (b *batchTx) SettlementRows(ctx context.Context, day string) ([]ledger.Sett
 }
 
 func (b *batchTx) SettlementPayments(ctx context.Context, day string) ([]ledger.SettlementPayment, error) {
-	rows, err := b.tx.Query(ctx, `SELECT split_part(a.name, ':', 2), t.currency, t.payment_ref, t.event_id, t.code,
+	rows, err := b.conn.Query(ctx, `SELECT split_part(a.name, ':', 2), t.currency, t.payment_ref, t.event_id, t.code,
 			CASE WHEN t.credit_account_id = a.id THEN t.amount ELSE -t.amount END
 		FROM ledger_transfers t
 		JOIN ledger_accounts a ON a.id IN (t.debit_account_id, t.credit_account_id)

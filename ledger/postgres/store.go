@@ -70,9 +70,10 @@ type querier interface {
 	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
 }
 
-// BeginBatch implements ledger.Backend.
+// BeginBatch implements ledger.Backend. BEGIN, the business-day lock (shared, or exclusive for a
+// cutover) and the read of the open day go to the server in one round trip.
 func (s *Store) BeginBatch(ctx context.Context, exclusive bool) (ledger.BatchTx, error) {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -80,11 +81,29 @@ func (s *Store) BeginBatch(ctx context.Context, exclusive bool) (ledger.BatchTx,
 	if exclusive {
 		lock = `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`
 	}
-	if _, err := tx.Exec(ctx, lock, lockClassBusinessDay); err != nil {
-		_ = tx.Rollback(ctx)
-		return nil, mapErr(err)
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(lock, lockClassBusinessDay)
+	// A statement of its own after the lock: its snapshot sees a cutover that committed meanwhile.
+	b.Queue(`SELECT day::text FROM ledger_business_days WHERE closed_at IS NULL`)
+	br := conn.SendBatch(ctx, b)
+	var day string
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
 	}
-	return &batchTx{reader: reader{q: tx}, tx: tx}, nil
+	if err == nil {
+		err = br.QueryRow().Scan(&day)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	tx := &batchTx{reader: reader{q: conn}, conn: conn, day: day}
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, fmt.Errorf("begin ledger batch: %w", mapErr(err))
+	}
+	return tx, nil
 }
 
 // Constraint names the Writer reacts to (see the migration).

@@ -22,8 +22,7 @@ var (
 )
 
 // Write implements ledger.BatchTx: COPY the journal rows and transfers, then in one round trip
-// the pending state changes, the account row locks in id order and one set-based increment of
-// the balances.
+// the pending state changes and one set-based increment of the balances, accounts in id order.
 func (b *batchTx) Write(ctx context.Context, p *ledger.Plan) error {
 	dayTime, err := time.Parse(time.DateOnly, p.BusinessDay)
 	if err != nil {
@@ -32,13 +31,13 @@ func (b *batchTx) Write(ctx context.Context, p *ledger.Plan) error {
 	day := pgtype.Date{Time: dayTime, Valid: true}
 	if len(p.Transactions) > 0 {
 		src := &journalSource{rows: p.Transactions, day: day, vals: make([]any, len(journalInsertColumns))}
-		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"ledger_transactions"}, journalInsertColumns, src); err != nil {
+		if _, err := b.conn.CopyFrom(ctx, pgx.Identifier{"ledger_transactions"}, journalInsertColumns, src); err != nil {
 			return mapErr(err)
 		}
 	}
 	if len(p.Transfers) > 0 {
 		src := &transferSource{rows: p.Transfers, day: day, vals: make([]any, len(transferInsertColumns))}
-		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"ledger_transfers"}, transferInsertColumns, src); err != nil {
+		if _, err := b.conn.CopyFrom(ctx, pgx.Identifier{"ledger_transfers"}, transferInsertColumns, src); err != nil {
 			return mapErr(err)
 		}
 	}
@@ -61,7 +60,11 @@ func (b *batchTx) updateStatesAndBalances(ctx context.Context, p *ledger.Plan) e
 		for i, d := range p.Deltas {
 			ids[i], dpe[i], dp[i], cpe[i], cp[i] = d.AccountID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted
 		}
-		batch.Queue(`SELECT id FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+		// The deltas come sorted by account id. With hash and merge joins off, the UPDATE walks
+		// them in that order (a nested loop over the sorted array, probing the primary key) and
+		// locks each account row as it goes: every process takes account locks in id order.
+		batch.Queue(`SET LOCAL enable_hashjoin = off`)
+		batch.Queue(`SET LOCAL enable_mergejoin = off`)
 		batch.Queue(`UPDATE ledger_accounts a SET
 				debits_pending = a.debits_pending + d.dpe, debits_posted = a.debits_posted + d.dp,
 				credits_pending = a.credits_pending + d.cpe, credits_posted = a.credits_posted + d.cp
@@ -71,7 +74,7 @@ func (b *batchTx) updateStatesAndBalances(ctx context.Context, p *ledger.Plan) e
 	if batch.Len() == 0 {
 		return nil
 	}
-	br := b.tx.SendBatch(ctx, batch)
+	br := b.conn.SendBatch(ctx, batch)
 	if n := len(p.StateChanges); n > 0 {
 		tag, err := br.Exec()
 		if err != nil {
@@ -84,9 +87,11 @@ func (b *batchTx) updateStatesAndBalances(ctx context.Context, p *ledger.Plan) e
 		}
 	}
 	if n := len(p.Deltas); n > 0 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return mapErr(err)
+		for range 2 { // the two SET LOCAL
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return mapErr(err)
+			}
 		}
 		tag, err := br.Exec()
 		if err != nil {
