@@ -243,3 +243,34 @@ func TestCards(t *testing.T) {
 		t.Fatalf("cards per BIN %v, want 500 each", perBIN)
 	}
 }
+
+func TestProgressRendering(t *testing.T) {
+	cases := []struct {
+		name     string
+		p        Progress
+		bar      string
+		contains []string
+	}{
+		{"start", Progress{Duration: 10 * time.Second}, "[>         ]   0%", []string{"0 answered"}},
+		{"half", Progress{Elapsed: 5 * time.Second, Duration: 10 * time.Second, Answered: 2500, Rate: 500, P99: 1500 * time.Microsecond},
+			"[=====>    ]  50%", []string{"2500 answered", "500/s", "p99 1.50ms"}},
+		{"draining past the end", Progress{Elapsed: 12 * time.Second, Duration: 10 * time.Second, Timeouts: 3},
+			"[==========] 100%", []string{"10.0s/10s", "timeouts 3"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.p.Bar(10)
+			if !strings.HasPrefix(got, tc.bar) {
+				t.Fatalf("bar %q, want it to start %q", got, tc.bar)
+			}
+			for _, want := range tc.contains {
+				if !strings.Contains(got, want) {
+					t.Errorf("bar %q lacks %q", got, want)
+				}
+			}
+			if line := tc.p.String(); !strings.Contains(line, "sent ") || !strings.Contains(line, "p99 ") {
+				t.Errorf("progress line %q", line)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -109,4 +110,21 @@ type Progress struct {
 func (p Progress) String() string {
 	return fmt.Sprintf("%5.1fs  sent %d  answered %d  rate %.0f/s  p99 %s  unexpected %d  timeouts %d  in flight %d",
 		p.Elapsed.Seconds(), p.Sent, p.Answered, p.Rate, fmtMs(float64(p.P99.Microseconds())/1000), p.Unexpected, p.Timeouts, p.InFlight)
+}
+
+// Bar renders the progress as a bar of width cells followed by the counters, for a terminal that
+// redraws it in place.
+func (p Progress) Bar(width int) string {
+	frac := 0.0
+	if p.Duration > 0 {
+		frac = min(max(p.Elapsed.Seconds()/p.Duration.Seconds(), 0), 1)
+	}
+	full := int(frac * float64(width))
+	bar := strings.Repeat("=", full)
+	if full < width {
+		bar += ">" + strings.Repeat(" ", width-full-1)
+	}
+	return fmt.Sprintf("[%s] %3.0f%%  %4.1fs/%.0fs  %d answered  %.0f/s  p99 %s  unexpected %d  timeouts %d",
+		bar, 100*frac, min(p.Elapsed, p.Duration).Seconds(), p.Duration.Seconds(), p.Answered, p.Rate,
+		fmtMs(float64(p.P99.Microseconds())/1000), p.Unexpected, p.Timeouts)
 }
