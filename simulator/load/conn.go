@@ -347,8 +347,8 @@ func (c *conn) sendDue(now time.Time) (wake time.Time, blocked bool, err error) 
 func (c *conn) sendSlotsLocked(now time.Time, room int) (wake time.Time, blocked bool, err error) {
 	timeout := c.g.cfg.Timeout
 	for n := 0; n < sendBatchMax; n++ {
-		intended := c.g.slotTime(c.idx, c.slotsDone)
-		if !intended.Before(c.g.end) {
+		intended, ok := c.g.slot(c.idx, c.slotsDone)
+		if !ok {
 			return now.Add(tickMax), false, nil
 		}
 		if intended.After(now) {

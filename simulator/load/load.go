@@ -39,7 +39,8 @@ type generator struct {
 	conns         []*conn
 	ledgerLog     *lineWriter
 	start, end    time.Time
-	slotNanos     float64      // open model: nanoseconds between two slots of one connection
+	slotNanos     float64      // open model: nanoseconds between two slots of the run
+	slots         int64        // open model: slots in the duration (Rate × Duration)
 	interruptedAt atomic.Int64 // unix nanoseconds when a connection first saw the interrupt; 0: none
 	claimed       atomic.Int64 // slots claimed, against Requests
 	exhaustedAt   atomic.Int64 // unix nanoseconds when the last of Requests was claimed; 0: not yet
@@ -102,7 +103,8 @@ func newGenerator(cfg Config) (*generator, error) {
 	cfg.CompletionShare, cfg.PartialShare, cfg.RepeatsMax = max(cfg.CompletionShare, 0), max(cfg.PartialShare, 0), max(cfg.RepeatsMax, 0)
 	g := &generator{cfg: cfg, mixTotal: cfg.Mix.total()}
 	if cfg.Rate > 0 {
-		g.slotNanos = float64(time.Second) * float64(cfg.conns()) / float64(cfg.Rate)
+		g.slotNanos = float64(time.Second) / float64(cfg.Rate)
+		g.slots = int64(float64(cfg.Rate)*cfg.Duration.Seconds() + 0.5)
 	}
 	g.cards = newCards(cfg.Cards, cfg.PANLength, cfg.BINs, cfg.Now(), rand.New(rand.NewPCG(cfg.Seed, 0)))
 	for _, m := range cfg.Merchants {
@@ -212,11 +214,15 @@ func (g *generator) exhausted() bool {
 // closed reports whether the run is a closed model.
 func (g *generator) closed() bool { return g.cfg.Concurrency > 0 }
 
-// slotTime is the intended send time of slot k of connection i in the open model: the connections'
-// slots interleave so that the total is evenly paced at Rate.
-func (g *generator) slotTime(i int, k int64) time.Time {
-	n := float64(g.cfg.conns())
-	return g.start.Add(time.Duration((float64(i)/n + float64(k)) * g.slotNanos))
+// slot returns the run's slot number of the k-th slot of connection i in the open model, and its
+// intended send time: the run's slots, evenly paced at Rate, are dealt to the connections in turn.
+// ok is false past the last slot of the duration.
+func (g *generator) slot(i int, k int64) (intended time.Time, ok bool) {
+	j := int64(i) + k*int64(len(g.conns))
+	if j >= g.slots {
+		return time.Time{}, false
+	}
+	return g.start.Add(time.Duration(float64(j) * g.slotNanos)), true
 }
 
 func (g *generator) drawMerchant(r int) int {

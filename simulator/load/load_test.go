@@ -45,6 +45,16 @@ func TestAgainstIssuerSimulator(t *testing.T) {
 	}
 }
 
+// TestOpenModelSlots checks that the open model has Rate × Duration send slots, dealt over the
+// connections.
+func TestOpenModelSlots(t *testing.T) {
+	f := startFake(t, nil)
+	rep := run(t, f.addr(), Config{Rate: 400, Duration: 250 * time.Millisecond, Terminals: 3, Mix: Mix{KindPurchase: 1}})
+	if rep.Sent+rep.Skipped != 100 || rep.Answered != rep.Sent {
+		t.Fatalf("sent %d, skipped %d, answered %d: want 100 slots, every request answered", rep.Sent, rep.Skipped, rep.Answered)
+	}
+}
+
 // TestMixProportions checks that the kinds drawn from the mix arrive in its proportions.
 func TestMixProportions(t *testing.T) {
 	cases := []struct {
