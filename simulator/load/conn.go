@@ -262,18 +262,10 @@ func (c *conn) sendLoop(ctx context.Context, readerDone <-chan struct{}) bool {
 		case <-done:
 			done = nil
 		case <-readerDone:
-			if !timer.Stop() {
-				<-timer.C
-			}
 			return false
 		}
 		c.wait.Store(false)
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+		timer.Stop() // since Go 1.23 a stopped timer delivers nothing stale after Reset
 	}
 }
 
