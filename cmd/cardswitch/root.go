@@ -47,6 +47,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newHSMCmd(),
 		newLoadCmd(),
 		newIssuerSimCmd(),
+		newServeCmd(),
 	)
 	return root
 }

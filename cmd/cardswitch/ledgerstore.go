@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/cardswitch/cardswitch/config"
+	"github.com/cardswitch/cardswitch/ledger"
+	"github.com/cardswitch/cardswitch/ledger/postgres"
+)
+
+// ledgerStore is what the switch and the ledger commands need of a store.
+type ledgerStore interface {
+	ledger.Backend
+	Transaction(ctx context.Context, id string) (*ledger.Transaction, error)
+	TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error)
+	LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error)
+	TrialBalance(ctx context.Context) (ledger.TrialBalance, error)
+	Describe() string
+	Close()
+}
+
+// openLedger opens PostgreSQL when a database URL is set, the embedded store under the data
+// directory otherwise; migrations are applied either way.
+func openLedger(ctx context.Context, c config.Ledger, log *zap.Logger) (ledgerStore, error) {
+	if c.DatabaseURL != "" {
+		s, err := postgres.Open(ctx, postgres.Config{URL: c.DatabaseURL})
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		return pgStore{s}, nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, usagef("ledger.data_dir: %v", err)
+	}
+	path := filepath.Join(c.DataDir, "ledger.db")
+	return nil, usagef("ledger: the embedded store (%s) is not available in this build; set ledger.database_url", path)
+}
+
+type pgStore struct{ *postgres.Store }
+
+func (pgStore) Describe() string { return "postgres" }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cardswitch/cardswitch/config"
+)
+
+// newServeCmd is `cardswitch serve`: the switch daemon.
+func newServeCmd() *cobra.Command {
+	var (
+		configPath  string
+		databaseURL string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve [--config FILE]",
+		Short: "Run the switch (default topology of CONTRACT §6 without --config)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return err
+			}
+			if databaseURL != "" {
+				cfg.Ledger.DatabaseURL = databaseURL
+				if err := cfg.Validate(); err != nil {
+					return usageError{err}
+				}
+			}
+			log, err := newLogger(cfg.Log)
+			if err != nil {
+				return err
+			}
+			defer log.Sync()
+			app, err := buildSwitch(cmd.Context(), cfg, log, time.Now)
+			if err != nil {
+				return err
+			}
+			return app.run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (default: the built-in default topology)")
+	cmd.Flags().StringVar(&databaseURL, "database-url", "", "PostgreSQL URL for the ledger (overrides the config and CARDSWITCH_DATABASE_URL)")
+	return cmd
+}
+
+// loadConfig reads the config file, or the default topology when path is empty, and applies the
+// environment. Any problem is a usage error (exit 2) naming the key.
+func loadConfig(path string) (*config.Config, error) {
+	var (
+		cfg *config.Config
+		err error
+	)
+	if path == "" {
+		cfg = config.Default()
+		cfg.ApplyEnv(os.Getenv)
+		err = cfg.Validate()
+	} else {
+		cfg, err = config.Load(path, os.Getenv)
+	}
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}

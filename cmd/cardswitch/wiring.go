@@ -1,0 +1,424 @@
+package main
+
+// The composition root: builds every component of the switch from its configuration and runs
+// them with a stop order that drains terminals first (while issuers and the ledger still work),
+// then stops issuer links, the store-and-forward queue and the ledger writer, and HTTP last.
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/cardswitch/cardswitch/config"
+	"github.com/cardswitch/cardswitch/hsm"
+	"github.com/cardswitch/cardswitch/hsm/payshield"
+	"github.com/cardswitch/cardswitch/iso8583"
+	"github.com/cardswitch/cardswitch/ledger"
+	"github.com/cardswitch/cardswitch/switch/acceptor"
+	"github.com/cardswitch/cardswitch/switch/engine"
+	"github.com/cardswitch/cardswitch/switch/httpapi"
+	"github.com/cardswitch/cardswitch/switch/issuer"
+	"github.com/cardswitch/cardswitch/switch/route"
+	"github.com/cardswitch/cardswitch/switch/saf"
+)
+
+// switchApp is a built switch, ready to run.
+type switchApp struct {
+	cfg      *config.Config
+	log      *zap.Logger
+	reg      *prometheus.Registry
+	now      func() time.Time
+	store    ledgerStore
+	writer   *ledger.Writer
+	hsmClose func()
+	issuers  []*issuer.Issuer
+	saf      *saf.Queue
+	engine   *engine.Engine
+	acceptor *acceptor.Server
+	acqLn    net.Listener
+	httpLn   net.Listener
+	started  atomic.Bool
+}
+
+// newLogger builds the process logger from the config.
+func newLogger(c config.Log) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, usagef("log.level: %v", err)
+	}
+	zc := zap.NewProductionConfig()
+	if c.Format == "console" {
+		zc = zap.NewDevelopmentConfig()
+	}
+	zc.Level = zap.NewAtomicLevelAt(level)
+	zc.Sampling = nil
+	return zc.Build()
+}
+
+// buildSwitch constructs every component and binds the listeners; nothing runs yet. A problem
+// with the configuration (a key that does not decrypt, a listener address in use) is returned
+// as a usage error.
+func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now func() time.Time) (_ *switchApp, err error) {
+	a := &switchApp{cfg: cfg, log: log, reg: prometheus.NewRegistry(), now: now}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+
+	h, closeHSM, err := openHSM(cfg.HSM, log)
+	if err != nil {
+		return nil, err
+	}
+	a.hsmClose = closeHSM
+	if err := checkKeys(ctx, cfg, h); err != nil {
+		return nil, err
+	}
+
+	if a.store, err = openLedger(ctx, cfg.Ledger, log); err != nil {
+		return nil, err
+	}
+	lm, err := ledger.NewMetrics(a.reg)
+	if err != nil {
+		return nil, err
+	}
+	a.writer = ledger.NewWriter(a.store, ledger.WriterConfig{BatchItemsMax: cfg.Ledger.BatchMax,
+		HoldTimeoutDefault: cfg.Ledger.HoldTimeout, Now: now, Logger: log.Named("ledger"), Metrics: lm})
+
+	routes, names := []route.Entry{}, []string{}
+	for _, is := range cfg.Issuers {
+		names = append(names, is.Name)
+		for _, p := range is.Prefixes {
+			routes = append(routes, route.Entry{Prefix: p, Issuer: is.Name})
+		}
+	}
+	table, err := route.New(routes)
+	if err != nil {
+		return nil, usagef("issuers: %v", err)
+	}
+
+	// The engine reports late issuer answers; the links are built first, so they call it through
+	// this variable, set before anything runs.
+	var eng *engine.Engine
+	onLate := func(name string) func(req, resp *iso8583.Message) {
+		return func(req, resp *iso8583.Message) { eng.LateResponse(name, req, resp) }
+	}
+	im := issuer.NewMetrics(a.reg)
+	links := map[string]*issuer.Issuer{}
+	var engIssuers []engine.Issuer
+	for _, ic := range cfg.Issuers {
+		framing, err := iso8583.ParseFraming(ic.Framing)
+		if err != nil {
+			return nil, usagef("issuer %s: %v", ic.Name, err)
+		}
+		link, err := issuer.New(issuer.Config{
+			Name: ic.Name, Addr: ic.Addr, Connections: ic.Connections, Framing: framing, Spec: iso8583.AcquirerSpec(),
+			Timeout: ic.Timeout, EchoInterval: ic.EchoInterval, SignOn: ic.SignsOn(), MaxInFlight: ic.MaxInFlight,
+			AcquirerID: cfg.AcquirerID, ReconnectMin: ic.ReconnectMin, ReconnectMax: ic.ReconnectMax,
+			MaxFrame: min(config.DefaultMaxFrame, framing.MaxLength()), OnLate: onLate(ic.Name),
+		}, log.Named("issuer"), im, now)
+		if err != nil {
+			return nil, usagef("issuer %s: %v", ic.Name, err)
+		}
+		a.issuers = append(a.issuers, link)
+		links[ic.Name] = link
+		engIssuers = append(engIssuers, engine.Issuer{Name: ic.Name, Link: linkAdapter{link}, Timeout: ic.Timeout,
+			ZPK: hsmKey(ic.ZPK, hsm.KeyTypeZPK), StandIn: engine.StandIn{Enabled: ic.StandIn.Enabled, MaxAmount: ic.StandIn.MaxAmount}})
+	}
+
+	a.saf = saf.New(saf.Config{Capacity: cfg.Engine.ForwardQueue, Timeout: 5 * time.Second, RetryMin: 100 * time.Millisecond,
+		RetryMax: 30 * time.Second}, names, safSender{links}, log.Named("saf"), a.reg, now)
+
+	ecfg, err := engineConfig(cfg, engIssuers)
+	if err != nil {
+		return nil, err
+	}
+	eng, err = engine.New(ecfg, engine.Deps{Router: table, Ledger: engineLedger{a.writer, a.store}, HSM: h,
+		Forwarder: a.saf, Log: log.Named("engine"), Metrics: engine.NewMetrics(a.reg), Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.engine = eng
+
+	framing, _ := iso8583.ParseFraming(cfg.Acceptor.Framing)
+	ac := cfg.Acceptor
+	var tlsCfg *tls.Config
+	if ac.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(ac.TLSCert, ac.TLSKey)
+		if err != nil {
+			return nil, usagef("acceptor.tls_cert: %v", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	a.acceptor = acceptor.New(acceptor.Config{Framing: framing, Spec: iso8583.AcquirerSpec(),
+		MaxConnections: ac.MaxConnections, MaxInFlightPerConn: ac.MaxInFlightPerConn, MaxInFlight: ac.MaxInFlight,
+		MaxFrame: ac.MaxFrame, IdleTimeout: ac.IdleTimeout, ReadTimeout: ac.ReadTimeout, WriteTimeout: ac.WriteTimeout,
+		DrainTimeout: ac.DrainTimeout, TLS: tlsCfg}, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg))
+
+	if a.acqLn, err = net.Listen("tcp", ac.Listen); err != nil {
+		return nil, usagef("acceptor.listen: %v", err)
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+		return nil, usagef("http.listen: %v", err)
+	}
+	return a, nil
+}
+
+// run runs the switch until ctx ends, then drains and stops in order. It returns nil after a
+// clean stop.
+func (a *switchApp) run(ctx context.Context) error {
+	defer a.close()
+	// A background component that fails stops the whole switch.
+	frontCtx, stopFront := context.WithCancelCause(ctx)
+	defer stopFront(nil)
+	backCtx, stopBack := context.WithCancel(context.WithoutCancel(ctx))
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+
+	var back, web sync.WaitGroup
+	goBack := func(name string, run func(context.Context) error) {
+		back.Add(1)
+		go func() {
+			defer back.Done()
+			if err := run(backCtx); err != nil && backCtx.Err() == nil {
+				a.log.Error("component stopped", zap.String("component", name), zap.Error(err))
+				stopFront(fmt.Errorf("%s: %w", name, err))
+			}
+		}()
+	}
+	goBack("ledger-writer", a.writer.Run)
+	for _, is := range a.issuers {
+		goBack("issuer-"+is.Name(), is.Run)
+	}
+	goBack("saf", a.saf.Run)
+
+	handler := httpapi.Handler(a.httpDeps())
+	web.Add(1)
+	var httpErr error
+	go func() {
+		defer web.Done()
+		httpErr = httpapi.Serve(httpCtx, a.httpLn, handler, a.log.Named("http"))
+	}()
+
+	a.log.Info("cardswitch serving", zap.String("acquirer", a.acqLn.Addr().String()), zap.String("http", a.httpLn.Addr().String()),
+		zap.Int("issuers", len(a.issuers)), zap.String("ledger", a.store.Describe()))
+	a.started.Store(true)
+	err := a.acceptor.Serve(frontCtx, a.acqLn)
+	if cause := context.Cause(frontCtx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	a.log.Info("cardswitch stopping: terminals drained")
+	stopBack()
+	back.Wait()
+	stopHTTP()
+	web.Wait()
+	if err == nil && httpErr != nil && !errors.Is(httpErr, net.ErrClosed) {
+		err = httpErr
+	}
+	a.log.Info("cardswitch stopped")
+	return err
+}
+
+// ready is /readyz: not while starting or draining, nor with no issuer link up.
+func (a *switchApp) ready() error {
+	switch {
+	case !a.started.Load():
+		return errors.New("starting")
+	case a.acceptor.Draining():
+		return errors.New("draining")
+	}
+	for _, is := range a.issuers {
+		if is.Status().Up {
+			return nil
+		}
+	}
+	return errors.New("no issuer link up")
+}
+
+func (a *switchApp) httpDeps() httpapi.Deps {
+	return httpapi.Deps{
+		Gatherer: a.reg,
+		Ready:    a.ready,
+		Issuers: func() any {
+			out := make([]issuer.Status, 0, len(a.issuers))
+			for _, is := range a.issuers {
+				out = append(out, is.Status())
+			}
+			return out
+		},
+		TrialBalance: func(ctx context.Context) (any, error) { return a.store.TrialBalance(ctx) },
+		Transaction: func(ctx context.Context, rrn string) (any, error) {
+			tx, err := a.store.TransactionByRRN(ctx, rrn)
+			if errors.Is(err, ledger.ErrNotFound) {
+				return nil, httpapi.ErrNotFound
+			}
+			return tx, err
+		},
+		SAF: func() any { return a.saf.Snapshot() },
+		Log: a.log.Named("http"),
+	}
+}
+
+func (a *switchApp) close() {
+	if a.acqLn != nil {
+		a.acqLn.Close()
+	}
+	if a.httpLn != nil {
+		a.httpLn.Close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+	if a.hsmClose != nil {
+		a.hsmClose()
+	}
+}
+
+// engineConfig maps the configuration to the engine's view of merchants, terminals and issuers.
+func engineConfig(cfg *config.Config, issuers []engine.Issuer) (engine.Config, error) {
+	ec := engine.Config{AcquirerID: cfg.AcquirerID, NodeID: cfg.NodeID[0], DuplicateWindow: cfg.Engine.DuplicateWindow,
+		DuplicateMax: cfg.Engine.DuplicateMax, HoldTimeout: cfg.Ledger.HoldTimeout, Issuers: issuers}
+	for _, m := range cfg.Merchants {
+		em := engine.Merchant{ID: m.ID, Kind: ledger.Merchant, Currencies: m.Currencies,
+			Fee: ledger.FeeSchedule{Percent: m.FeeRate(), Fixed: m.FeeFixed}, ConvenienceFee: m.ConvenienceFee, MaxAmount: m.MaxAmount}
+		if m.Kind == config.KindAgency {
+			em.Kind = ledger.Agency
+		}
+		for _, t := range m.Transactions {
+			em.Allowed |= map[string]engine.TxnSet{config.TxnPreauth: engine.TxnPreauth, config.TxnCompletion: engine.TxnCompletion,
+				config.TxnPurchase: engine.TxnPurchase, config.TxnRefund: engine.TxnRefund, config.TxnReversal: engine.TxnReversal}[t]
+		}
+		ec.Merchants = append(ec.Merchants, em)
+	}
+	formats := map[int]hsm.PINFormat{0: hsm.PINFormatISO0, 1: hsm.PINFormatISO1, 3: hsm.PINFormatISO3, 4: hsm.PINFormatISO4}
+	for _, t := range cfg.Terminals {
+		et := engine.Terminal{ID: t.ID, Merchant: t.Merchant, PINFormat: formats[t.PINFormat], MACAlg: hsm.MACRetail,
+			MACKey: hsmKey(t.MACKey, hsm.KeyTypeTAK)}
+		switch {
+		case !t.TPK.IsZero():
+			et.PINKey = hsmKey(t.TPK, hsm.KeyTypeTPK)
+		case !t.BDK.IsZero():
+			et.PINKey, et.DUKPT = hsmKey(t.BDK, hsm.KeyTypeBDK1), true
+		}
+		ec.Terminals = append(ec.Terminals, et)
+	}
+	return ec, nil
+}
+
+func hsmKey(k config.Key, t hsm.KeyType) hsm.Key {
+	if k.IsZero() {
+		return hsm.Key{}
+	}
+	return hsm.Key{Type: t, Cryptogram: k.Cryptogram, CheckValue: k.CheckValue}
+}
+
+// hsmAPI is what the switch needs of an HSM: the engine's calls and the startup key check.
+type hsmAPI interface {
+	engine.HSM
+	CheckKey(ctx context.Context, key hsm.Key) error
+}
+
+// openHSM returns the configured HSM: in process with its LMK, or a payShield host-protocol client.
+func openHSM(c config.HSM, log *zap.Logger) (hsmAPI, func(), error) {
+	switch c.Mode {
+	case "payshield":
+		cl, err := payshield.NewClient(payshield.ClientConfig{Addr: c.Addr, HeaderLen: c.HeaderLen, RequestTimeout: c.Timeout}, log.Named("hsm"))
+		if err != nil {
+			return nil, nil, usagef("hsm: %v", err)
+		}
+		return cl, func() { cl.Close() }, nil
+	default:
+		lmk := hsm.TestLMK()
+		if c.LMK != "test" {
+			var err error
+			if lmk, err = hsm.LoadLMKFile(c.LMK); err != nil {
+				return nil, nil, usagef("hsm.lmk: %v", err)
+			}
+		}
+		return hsm.NewSoft(lmk), func() {}, nil
+	}
+}
+
+// checkKeys has the HSM check every configured key: it must decrypt under the LMK with good
+// parity and match its check value. A bad key stops the start with the key's config path.
+func checkKeys(ctx context.Context, cfg *config.Config, h hsmAPI) error {
+	type named struct {
+		path string
+		key  hsm.Key
+	}
+	var keys []named
+	for i, is := range cfg.Issuers {
+		keys = append(keys, named{fmt.Sprintf("issuers[%d].zpk", i), hsmKey(is.ZPK, hsm.KeyTypeZPK)},
+			named{fmt.Sprintf("issuers[%d].mac_key", i), hsmKey(is.MACKey, hsm.KeyTypeZAK)})
+	}
+	for i, t := range cfg.Terminals {
+		keys = append(keys, named{fmt.Sprintf("terminals[%d].tpk", i), hsmKey(t.TPK, hsm.KeyTypeTPK)},
+			named{fmt.Sprintf("terminals[%d].bdk", i), hsmKey(t.BDK, hsm.KeyTypeBDK1)},
+			named{fmt.Sprintf("terminals[%d].mac_key", i), hsmKey(t.MACKey, hsm.KeyTypeTAK)})
+	}
+	for _, k := range keys {
+		if k.key.Cryptogram == "" {
+			continue
+		}
+		checkCtx, cancel := context.WithTimeout(ctx, cfg.HSM.Timeout)
+		err := h.CheckKey(checkCtx, k.key)
+		cancel()
+		if errors.Is(err, hsm.ErrUnavailable) {
+			return fmt.Errorf("hsm unavailable while checking %s: %w", k.path, err)
+		}
+		if err != nil {
+			return usagef("%s: %v", k.path, err)
+		}
+	}
+	return nil
+}
+
+// linkAdapter maps the issuer link's errors to the engine's.
+type linkAdapter struct{ l *issuer.Issuer }
+
+func (a linkAdapter) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Message, error) {
+	resp, err := a.l.Send(ctx, req)
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.Is(err, issuer.ErrUnavailable):
+		return nil, fmt.Errorf("%w: %w", engine.ErrIssuerUnavailable, err)
+	case errors.Is(err, issuer.ErrBusy):
+		return nil, fmt.Errorf("%w: %w", engine.ErrIssuerBusy, err)
+	case errors.Is(err, issuer.ErrTimeout):
+		return nil, fmt.Errorf("%w: %w", engine.ErrIssuerTimeout, err)
+	}
+	return nil, err
+}
+
+// safSender delivers store-and-forward items over the issuer links.
+type safSender struct{ links map[string]*issuer.Issuer }
+
+func (s safSender) Send(ctx context.Context, name string, msg *iso8583.Message) (*iso8583.Message, error) {
+	l, ok := s.links[name]
+	if !ok {
+		return nil, saf.ErrUnknownIssuer
+	}
+	return l.Send(ctx, msg)
+}
+
+// engineLedger is the engine's view of the ledger: the batch writer for decisions, the store
+// for lookups.
+type engineLedger struct {
+	*ledger.Writer
+	ledgerStore
+}
+
+func (l engineLedger) Commit(ctx context.Context, ev ledger.Event) (ledger.Outcome, error) {
+	return l.Writer.Commit(ctx, ev)
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package e2e
+
+// raceEnabled builds the binaries under test with the race detector when the tests run with it.
+const raceEnabled = true

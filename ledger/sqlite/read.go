@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/cardswitch/cardswitch/ledger"
+)
+
+// maxRelated bounds the related events listed with a transaction.
+const maxRelated = 100
+
+// Transaction returns the journaled transaction id with its transfers and related events.
+func (s *Store) Transaction(ctx context.Context, id string) (*ledger.Transaction, error) {
+	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = ?`, id)
+}
+
+// TransactionByRRN returns the original transaction carrying rrn (for /v1/transactions/{rrn}).
+func (s *Store) TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error) {
+	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = ? AND rrn <> ''
+		ORDER BY original_id <> '', at, id LIMIT 1`, rrn)
+}
+
+// LatestByTerminalSTAN returns a terminal's latest transaction with a STAN.
+func (s *Store) LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error) {
+	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
+		WHERE terminal = ? AND stan = ? AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`, terminal, stan)
+}
+
+func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Transaction, error) {
+	found, err := scanTransactions(s.read.QueryContext(ctx, query, args...))
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, ledger.ErrNotFound
+	}
+	t := found[0]
+	r := reader{q: s.read}
+	if err := ledger.Describe(ctx, r, t); err != nil {
+		return nil, err
+	}
+	related, err := scanTransactions(s.read.QueryContext(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
+		WHERE original_id = ? ORDER BY at, id LIMIT ?`, t.ID, maxRelated))
+	if err != nil {
+		return nil, err
+	}
+	for _, rel := range related {
+		if err := ledger.Describe(ctx, r, rel); err != nil {
+			return nil, err
+		}
+		t.Related = append(t.Related, *rel)
+	}
+	return t, nil
+}
+
+// Balances returns every account with its totals, by currency and name.
+func (s *Store) Balances(ctx context.Context) ([]ledger.AccountBalance, error) {
+	return balancesFrom(ctx, s.read)
+}
+
+func balancesFrom(ctx context.Context, q querier) ([]ledger.AccountBalance, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name, currency, flags, debits_pending, debits_posted,
+		credits_pending, credits_posted FROM ledger_accounts ORDER BY currency, name`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []ledger.AccountBalance
+	for rows.Next() {
+		var a ledger.AccountBalance
+		var flags int64
+		if err := rows.Scan(&a.ID, &a.Name, &a.Currency, &flags, &a.DebitsPending, &a.DebitsPosted,
+			&a.CreditsPending, &a.CreditsPosted); err != nil {
+			return nil, mapErr(err)
+		}
+		a.Flags = ledger.AccountFlags(flags)
+		out = append(out, a)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// TrialBalance returns the trial balance (CONTRACT.md §10).
+func (s *Store) TrialBalance(ctx context.Context) (ledger.TrialBalance, error) {
+	accounts, err := s.Balances(ctx)
+	if err != nil {
+		return ledger.TrialBalance{}, err
+	}
+	return ledger.NewTrialBalance(accounts), nil
+}
+
+// BusinessDay returns the open business day.
+func (s *Store) BusinessDay(ctx context.Context) (string, error) {
+	var day string
+	err := s.read.QueryRowContext(ctx, `SELECT day FROM ledger_business_days WHERE closed_at IS NULL`).Scan(&day)
+	if err == sql.ErrNoRows {
+		return "", fmt.Errorf("open business day: none")
+	}
+	if err != nil {
+		return "", fmt.Errorf("open business day: %w", mapErr(err))
+	}
+	return day, nil
+}

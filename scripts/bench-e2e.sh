@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End-to-end throughput, latency and CPU per authorization of the switch against the bare
+# moov-io forwarder of ../shared/tools/isobench, in the same run on this machine (loopback).
+#
+#   scripts/bench-e2e.sh [duration] [isobench-dir]
+#
+# Starts two isobench issuers (127.0.0.1:9583, :9584), the isobench forwarder (:7583) and
+# `cardswitch serve` (default topology; the ledger is the embedded store in a temporary directory
+# unless CARDSWITCH_DATABASE_URL is set), then for each target:
+#   1. saturation: closed model, 8 connections x 32 outstanding, for $duration;
+#   2. fixed rate: 5,000/s open model for $duration (p50/p99 from each request's intended send time).
+# CPU per authorization = the target process's user+system CPU seconds during the saturation run
+# divided by the authorizations it answered.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-20s}
+ISOBENCH_DIR=${2:-../shared/tools/isobench}
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+go build -o "$WORK/cardswitch" ./cmd/cardswitch
+(cd "$ISOBENCH_DIR" && go build -o "$WORK/isobench" .)
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+"$WORK/isobench" issuer -listen 127.0.0.1:9583 & 
+"$WORK/isobench" issuer -listen 127.0.0.1:9584 &
+sleep 0.5
+"$WORK/isobench" forward -listen 127.0.0.1:7583 -issuer 127.0.0.1:9583 &
+FWD=$!
+mkdir -p "$WORK/data"
+cat > "$WORK/bench.yaml" <<YAML
+ledger:
+  data_dir: $WORK/data
+log:
+  level: warn
+YAML
+"$WORK/cardswitch" serve --config "$WORK/bench.yaml" 2>"$WORK/serve.log" &
+SW=$!
+for _ in $(seq 1 100); do
+  curl -fs localhost:8080/readyz >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fs localhost:8080/readyz >/dev/null
+
+run() { # name pid target
+  local name=$1 pid=$2 target=$3
+  local before after out answered
+  "$WORK/isobench" load -target "$target" -conns 8 -window 32 -duration 3s -prefixes 4 >/dev/null # warm-up
+  before=$(cpu_ticks "$pid")
+  out=$("$WORK/isobench" load -target "$target" -conns 8 -window 32 -duration "$DUR" -prefixes 4)
+  after=$(cpu_ticks "$pid")
+  answered=$(sed -E 's/.*answered=([0-9]+).*/\1/' <<<"$out")
+  echo "$name saturation: $out"
+  awk -v t=$((after-before)) -v hz="$hz" -v n="$answered" -v name="$name" \
+    'BEGIN { printf "%s cpu: %.1f s for %d authorizations = %.1f us/authorization\n", name, t/hz, n, (t/hz)/n*1e6 }'
+  echo "$name 5000/s: $("$WORK/isobench" load -target "$target" -rate 5000 -conns 8 -duration "$DUR" -prefixes 4)"
+}
+
+run forwarder "$FWD" 127.0.0.1:7583
+run cardswitch "$SW" 127.0.0.1:8583
