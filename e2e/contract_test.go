@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cardswitch/cardswitch/iso8583"
-	"github.com/cardswitch/cardswitch/ledger/postgres/pgtest"
 )
 
 const (
@@ -26,8 +25,8 @@ var sharedSystem *system
 func contractSystem(t *testing.T) *system {
 	t.Helper()
 	if sharedSystem == nil {
-		pt := &persistentT{t}
-		sharedSystem = startSystem(pt, systemOpts{databaseURL: pgtest.Schema(pt)})
+		// The default topology's ledger: the embedded store in the data directory.
+		sharedSystem = startSystem(&persistentT{t}, systemOpts{})
 	}
 	return sharedSystem
 }

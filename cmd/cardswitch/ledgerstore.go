@@ -11,6 +11,7 @@ import (
 	"github.com/cardswitch/cardswitch/config"
 	"github.com/cardswitch/cardswitch/ledger"
 	"github.com/cardswitch/cardswitch/ledger/postgres"
+	"github.com/cardswitch/cardswitch/ledger/sqlite"
 )
 
 // ledgerStore is what the switch and the ledger commands need of a store.
@@ -37,9 +38,19 @@ func openLedger(ctx context.Context, c config.Ledger, log *zap.Logger) (ledgerSt
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return nil, usagef("ledger.data_dir: %v", err)
 	}
-	path := filepath.Join(c.DataDir, "ledger.db")
-	return nil, usagef("ledger: the embedded store (%s) is not available in this build; set ledger.database_url", path)
+	s, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(c.DataDir, embeddedLedgerFile)})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return sqliteStore{s}, nil
 }
+
+// embeddedLedgerFile is the embedded store's file under the data directory.
+const embeddedLedgerFile = "ledger.db"
+
+type sqliteStore struct{ *sqlite.Store }
+
+func (s sqliteStore) Describe() string { return "embedded " + s.Path() }
 
 type pgStore struct{ *postgres.Store }
 
