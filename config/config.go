@@ -65,6 +65,8 @@ type Acceptor struct {
 // HTTP is the metrics, health and admin API listener.
 type HTTP struct {
 	Listen string `yaml:"listen"` // host:port; default ":8080"
+	// Pprof serves the Go profiler under /debug/pprof/ on this listener. Default false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Engine holds the transaction state machine's limits.

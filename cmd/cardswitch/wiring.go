@@ -264,8 +264,9 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 			}
 			return tx, err
 		},
-		SAF: func() any { return a.saf.Snapshot() },
-		Log: a.log.Named("http"),
+		SAF:   func() any { return a.saf.Snapshot() },
+		Pprof: a.cfg.HTTP.Pprof,
+		Log:   a.log.Named("http"),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +31,9 @@ type Deps struct {
 	TrialBalance func(ctx context.Context) (any, error)
 	Transaction  func(ctx context.Context, rrn string) (any, error)
 	SAF          func() any
-	Log          *zap.Logger
+	// Pprof serves the Go profiler under /debug/pprof/ (for operators; off by default).
+	Pprof bool
+	Log   *zap.Logger
 }
 
 // Handler returns the HTTP routes.
@@ -87,6 +90,13 @@ func Handler(d Deps) http.Handler {
 			writeJSON(w, http.StatusOK, tx)
 		}
 	})
+	if d.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /v1/saf", func(w http.ResponseWriter, r *http.Request) {
 		if d.SAF == nil {
 			http.NotFound(w, r)
