@@ -48,6 +48,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newLoadCmd(),
 		newIssuerSimCmd(),
 		newServeCmd(),
+		newLedgerCmd(),
 	)
 	return root
 }
