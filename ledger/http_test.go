@@ -72,7 +72,7 @@ func TestCutoverSchedule(t *testing.T) {
 	}
 	// The schedule's time of day is a moment from now (on the real clock: timers are real).
 	now := time.Now().UTC()
-	at := now.Add(50*time.Millisecond).Sub(now.Truncate(24 * time.Hour))
+	at := now.Add(50 * time.Millisecond).Sub(now.Truncate(24 * time.Hour))
 	reports := make(chan *ledger.SettlementReport, 1)
 	sched := &ledger.CutoverSchedule{Backend: s, At: at % (24 * time.Hour), Logger: zaptest.NewLogger(t),
 		OnReport: func(r *ledger.SettlementReport) { reports <- r }}
