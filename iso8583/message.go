@@ -204,6 +204,9 @@ func (m *Message) Has(id int) bool {
 // Unpack decodes one message (without its length header) with spec. The result holds copies of
 // the data: b may be reused afterwards.
 func Unpack(spec *Spec, b []byte) (*Message, error) {
+	if spec.compiled {
+		return unpackCompiled(spec, b)
+	}
 	m, _, err := UnpackMoov(spec, b)
 	return m, err
 }
@@ -235,6 +238,16 @@ func UnpackMoov(spec *Spec, b []byte) (*Message, *moov.Message, error) {
 // (at least the MTI when it is 4 digits), so that an error response can echo the STAN and terminal.
 // The partial message is nil when not even the MTI was readable.
 func UnpackPartial(spec *Spec, b []byte) (*Message, error) {
+	if spec.compiled {
+		m := &Message{}
+		if _, err := decodeInto(spec, b, m, string(b)); err != nil {
+			if m.MTI == "" {
+				return nil, err
+			}
+			return m, err
+		}
+		return m, nil
+	}
 	m, err := Unpack(spec, b)
 	if err == nil {
 		return m, nil
@@ -357,6 +370,15 @@ func packFieldID(err error) int {
 
 // Pack encodes the message with spec (without a length header).
 func (m *Message) Pack(spec *Spec) ([]byte, error) {
+	if spec.compiled {
+		return packCompiled(spec, m)
+	}
+	return m.packMoov(spec)
+}
+
+// packMoov encodes the message through moov-io/iso8583 (the reference the compiled codec is
+// tested against, and the codec of specs it cannot compile).
+func (m *Message) packMoov(spec *Spec) ([]byte, error) {
 	mm, err := m.Moov(spec)
 	if err != nil {
 		return nil, err

@@ -14,19 +14,25 @@ import (
 	"github.com/moov-io/iso8583/specs"
 )
 
-// Spec is an ISO 8583 message spec together with what the codec needs to know of its wire layout
-// (to reject trailing bytes without a second pass over the message).
+// Spec is an ISO 8583 message spec: the moov-io/iso8583 spec that defines it, and the wire
+// layout of each field compiled from that definition for the codec (codec.go).
 type Spec struct {
 	moov *moov.MessageSpec
 	wire [maxField + 1]wireLayout
+	// compiled reports that every field has a layout the compiled codec implements (ASCII or
+	// hex-ASCII content, ASCII fixed/LL/LLL prefixes, no padding or left '0' padding, a
+	// primary bitmap of 16 hex characters); otherwise the codec falls back to moov-io.
+	compiled bool
 }
 
 // wireLayout is how one field sits on the wire.
 type wireLayout struct {
 	defined bool
-	fixed   int // fixed length in characters on the wire (0 for variable-length fields)
-	prefix  int // number of ASCII length digits (2 for LL, 3 for LLL) for variable-length fields
-	hex     bool
+	fixed   int  // fixed length in characters on the wire (0 for variable-length fields)
+	prefix  int  // number of ASCII length digits (2 for LL, 3 for LLL) for variable-length fields
+	max     int  // the longest value of a variable-length field, in characters (bytes when hex)
+	hex     bool // binary content sent as upper-case hex characters
+	zeroPad bool // a fixed field padded on the left with '0' (moov-io unpads it on unpack)
 }
 
 // maxField is the highest field number a message may carry (primary and secondary bitmap).
@@ -83,25 +89,66 @@ func fixedString(n int, desc string) *field.String {
 // NewSpec wraps a moov-io spec whose fields use ASCII fixed, LL or LLL prefixes (the only layouts
 // the typed codec supports; an issuer link may configure such a spec of its own).
 func NewSpec(ms *moov.MessageSpec) *Spec {
-	s := &Spec{moov: ms}
+	s := &Spec{moov: ms, compiled: compilableBitmap(ms)}
 	for id, f := range ms.Fields {
 		if id < 2 || id > maxField {
 			continue
 		}
 		fs := f.Spec()
-		l := wireLayout{defined: true, hex: fs.Enc == encoding.BytesToASCIIHex}
+		l := wireLayout{defined: true, hex: fs.Enc == encoding.BytesToASCIIHex, max: fs.Length}
 		switch p := fs.Pref.Inspect(); {
-		case strings.HasSuffix(p, ".LLL"):
+		case p == "ASCII.LLL":
 			l.prefix = 3
-		case strings.HasSuffix(p, ".LL"):
+		case p == "ASCII.LL":
 			l.prefix = 2
-		default:
+		case p == "ASCII.Fixed":
 			l.fixed = fs.Length
 			if l.hex {
 				l.fixed *= 2
 			}
+		default:
+			s.compiled = false
+			if strings.HasSuffix(p, ".LLL") {
+				l.prefix = 3
+			} else if strings.HasSuffix(p, ".LL") {
+				l.prefix = 2
+			}
+		}
+		if fs.Pad != nil {
+			l.zeroPad = string(fs.Pad.Inspect()) == "0" && l.fixed > 0 && isLeftPadder(fs.Pad)
+			if !l.zeroPad {
+				s.compiled = false
+			}
+		}
+		switch f.(type) {
+		case *field.String:
+			if fs.Enc != encoding.ASCII {
+				s.compiled = false
+			}
+		case *field.Hex:
+			if !l.hex {
+				s.compiled = false
+			}
+		default:
+			s.compiled = false // Numeric, Binary, composite …: moov-io's codec handles them
 		}
 		s.wire[id] = l
 	}
 	return s
+}
+
+// compilableBitmap reports whether the spec's MTI and bitmap are the ones the compiled codec
+// implements: a 4-character ASCII MTI and 8-byte bitmaps as 16 hex characters.
+func compilableBitmap(ms *moov.MessageSpec) bool {
+	mti, bm := ms.Fields[0], ms.Fields[1]
+	if mti == nil || bm == nil {
+		return false
+	}
+	ok := mti.Spec().Length == 4 && mti.Spec().Enc == encoding.ASCII
+	b, isBitmap := bm.(*field.Bitmap)
+	return ok && isBitmap && b.Spec().Length == 8 && b.Spec().Enc == encoding.BytesToASCIIHex && !b.Spec().DisableAutoExpand
+}
+
+func isLeftPadder(p padding.Padder) bool {
+	return string(p.Pad(nil, 1)) == "0" && string(p.Pad([]byte("1"), 2)) == "01"
 }
