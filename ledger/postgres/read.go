@@ -47,7 +47,7 @@ func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Tra
 		return nil, err
 	}
 	rows, err = s.pool.Query(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
-		WHERE original_id = $1 ORDER BY at, id LIMIT $2`, t.ID, maxRelated)
+		WHERE original_id = $1 AND original_id <> '' ORDER BY at, id LIMIT $2`, t.ID, maxRelated)
 	if err != nil {
 		return nil, mapErr(err)
 	}

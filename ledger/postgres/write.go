@@ -60,11 +60,12 @@ func (b *batchTx) updateStatesAndBalances(ctx context.Context, p *ledger.Plan) e
 		for i, d := range p.Deltas {
 			ids[i], dpe[i], dp[i], cpe[i], cp[i] = d.AccountID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted
 		}
-		// The deltas come sorted by account id. With hash and merge joins off, the UPDATE walks
-		// them in that order (a nested loop over the sorted array, probing the primary key) and
-		// locks each account row as it goes: every process takes account locks in id order.
-		batch.Queue(`SET LOCAL enable_hashjoin = off`)
-		batch.Queue(`SET LOCAL enable_mergejoin = off`)
+		// The deltas come sorted by account id. With hash joins, merge joins and sequential scans
+		// off for this transaction, the UPDATE can only walk them in that order (a nested loop over
+		// the sorted array, probing the primary key) and lock each account row as it goes: every
+		// process takes account locks in id order.
+		batch.Queue(`SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+			set_config('enable_seqscan', 'off', true)`)
 		batch.Queue(`UPDATE ledger_accounts a SET
 				debits_pending = a.debits_pending + d.dpe, debits_posted = a.debits_posted + d.dp,
 				credits_pending = a.credits_pending + d.cpe, credits_posted = a.credits_posted + d.cp
@@ -87,11 +88,9 @@ func (b *batchTx) updateStatesAndBalances(ctx context.Context, p *ledger.Plan) e
 		}
 	}
 	if n := len(p.Deltas); n > 0 {
-		for range 2 { // the two SET LOCAL
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return mapErr(err)
-			}
+		if _, err := br.Exec(); err != nil { // the planner settings
+			_ = br.Close()
+			return mapErr(err)
 		}
 		tag, err := br.Exec()
 		if err != nil {

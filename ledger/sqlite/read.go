@@ -42,7 +42,7 @@ func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Tra
 		return nil, err
 	}
 	related, err := scanTransactions(s.read.QueryContext(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
-		WHERE original_id = ? ORDER BY at, id LIMIT ?`, t.ID, maxRelated))
+		WHERE original_id = ? AND original_id <> '' ORDER BY at, id LIMIT ?`, t.ID, maxRelated))
 	if err != nil {
 		return nil, err
 	}

@@ -156,8 +156,8 @@ func (r reader) Transfers(ctx context.Context, ids []ledger.TransferID, _ bool) 
 
 func (r reader) Posts(ctx context.Context, pendingIDs []ledger.TransferID) ([]*ledger.TransferRecord, error) {
 	return scanTransfers(r.q.QueryContext(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
-		WHERE pending_id IN (SELECT unhex(value) FROM json_each(?)) AND state <> ?`,
-		hexIDs(pendingIDs), int64(ledger.StateRejected)))
+		WHERE pending_id IN (SELECT unhex(value) FROM json_each(?)) AND pending_id IS NOT NULL AND state <> 6`,
+		hexIDs(pendingIDs)))
 }
 
 // batchTx is one ledger transaction (BEGIN IMMEDIATE).
@@ -197,7 +197,7 @@ func (b *batchTx) EnsureAccounts(ctx context.Context, keys []ledger.AccountKey) 
 
 func (b *batchTx) DuePending(ctx context.Context, now time.Time, limit int) ([]*ledger.TransferRecord, error) {
 	return scanTransfers(b.tx.QueryContext(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
-		WHERE state = ? AND timeout_at <= ? ORDER BY id LIMIT ?`, int64(ledger.StatePending), now.UnixNano(), limit))
+		WHERE state = 2 AND timeout_at <= ? ORDER BY id LIMIT ?`, now.UnixNano(), limit))
 }
 
 func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at time.Time) error {
