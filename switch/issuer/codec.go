@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	moov "github.com/moov-io/iso8583"
 	moverr "github.com/moov-io/iso8583/errors"
@@ -14,9 +15,9 @@ import (
 
 // frameCodec reads and writes one connection's messages for moov-io/iso8583-connection: the
 // library calls ReadMessage from its single reader goroutine and WriteMessage from its single
-// writer goroutine, so each side owns its buffer.
+// writer goroutine, so each side owns its buffer. Messages travel as envelopes (envelope.go).
 type frameCodec struct {
-	spec     *moov.MessageSpec
+	spec     *iso8583.Spec
 	framing  iso8583.Framing
 	maxFrame int
 	// onDecodeError is called (from the reader) for a frame that does not unpack.
@@ -29,9 +30,10 @@ type frameCodec struct {
 	wbuf []byte // writer side: header and message, written in one call
 }
 
-// ReadMessage reads and unpacks one frame. A frame that does not unpack is reported as a moov-io
-// UnpackError without its raw bytes (they may hold card data), so that the library logs it through
-// the error handler and goes on reading; any other error closes the connection.
+// ReadMessage reads and unpacks one frame into an inbound envelope. A frame that does not unpack
+// is reported as a moov-io UnpackError without its raw bytes (they may hold card data), so that
+// the library logs it through the error handler and goes on reading; any other error closes the
+// connection.
 func (c *frameCodec) ReadMessage(r io.Reader) (*moov.Message, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
@@ -45,35 +47,35 @@ func (c *frameCodec) ReadMessage(r io.Reader) (*moov.Message, error) {
 		return nil, err
 	}
 	c.rbuf = frame[:0]
-	mm := moov.NewMessage(c.spec)
-	if err := mm.Unpack(frame); err != nil {
+	m, err := iso8583.Unpack(c.spec, frame)
+	if err != nil {
 		if c.onDecodeError != nil {
 			c.onDecodeError()
 		}
 		fieldID := ""
-		var ue *moverr.UnpackError
-		if errors.As(err, &ue) {
-			fieldID = ue.FieldID
+		var fe *iso8583.FieldError
+		if errors.As(err, &fe) {
+			fieldID = strconv.Itoa(fe.Field)
 		}
 		return nil, &moverr.UnpackError{
 			Err:     fmt.Errorf("issuer message of %d bytes: field %s malformed or truncated: %w", len(frame), fieldID, iso8583.ErrUnpack),
 			FieldID: fieldID,
 		}
 	}
-	return mm, nil
+	return newEnvelope(m.MTI, m.STAN, nil, m), nil
 }
 
-// WriteMessage packs m and writes its header and body in one Write (the library's default writer
-// makes two). Errors that concern only this message are PackErrors, which the library returns to
-// the sender while keeping the connection.
+// WriteMessage writes an outbound envelope's packed bytes with their header in one Write (the
+// library's default writer makes two). Errors that concern only this message are PackErrors,
+// which the library returns to the sender while keeping the connection.
 func (c *frameCodec) WriteMessage(w io.Writer, m *moov.Message) error {
-	packed, err := m.Pack()
-	if err != nil {
-		return err // a *moverr.PackError
+	car := carrierOf(m)
+	if car == nil || car.packed == nil {
+		return &moverr.PackError{Err: errEnvelope}
 	}
-	buf, err := iso8583.AppendFrame(c.wbuf[:0], c.framing, packed)
+	buf, err := iso8583.AppendFrame(c.wbuf[:0], c.framing, car.packed)
 	if err != nil {
-		return &moverr.PackError{Err: fmt.Errorf("message of %d bytes: %w", len(packed), err)}
+		return &moverr.PackError{Err: fmt.Errorf("message of %d bytes: %w", len(car.packed), err)}
 	}
 	if cap(buf) <= writeBufferKeepMax {
 		c.wbuf = buf[:0]

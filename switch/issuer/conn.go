@@ -158,7 +158,7 @@ func (s *slot) connect(ctx context.Context) (*connection.Connection, error) {
 func (s *slot) options() []connection.Option {
 	cfg := s.i.cfg
 	codec := &frameCodec{
-		spec:          cfg.Spec.Moov(),
+		spec:          cfg.Spec,
 		framing:       cfg.Framing,
 		maxFrame:      cfg.MaxFrame,
 		onDecodeError: s.i.m.decodeErrors.Inc,
@@ -255,7 +255,7 @@ func (i *Issuer) network(c *connection.Connection, code string) error {
 		AcquirerID:           i.cfg.AcquirerID,
 		NetworkCode:          code,
 	}
-	mm, err := req.Moov(i.cfg.Spec)
+	mm, err := i.envelope(req)
 	if err != nil {
 		i.stans.release(stan)
 		return err
@@ -270,8 +270,11 @@ func (i *Issuer) network(c *connection.Connection, code string) error {
 		return err
 	}
 	i.stans.release(stan)
-	rc, _ := resp.GetString(39)
-	if rc != iso8583.RCApproved {
+	answer, err := typedOf(resp)
+	if err != nil {
+		return err
+	}
+	if rc := answer.ResponseCode; rc != iso8583.RCApproved {
 		return fmt.Errorf("0800/%s answered %q", code, rc)
 	}
 	return nil

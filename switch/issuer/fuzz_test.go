@@ -34,7 +34,7 @@ func FuzzReadMessage(f *testing.F) {
 	f.Add([]byte{0, 4, '0', '1', '1', '0'})
 	f.Add([]byte{0xFF, 0xFF})
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		c := &frameCodec{spec: iso8583.AcquirerSpec().Moov(), framing: iso8583.Binary2{}, maxFrame: DefaultMaxFrame}
+		c := &frameCodec{spec: iso8583.AcquirerSpec(), framing: iso8583.Binary2{}, maxFrame: DefaultMaxFrame}
 		r := bufio.NewReader(bytes.NewReader(stream))
 		for range 64 { // a stream holds at most a few frames; the bound keeps the target finite
 			mm, err := c.ReadMessage(r)
@@ -52,7 +52,9 @@ func FuzzReadMessage(f *testing.F) {
 				t.Fatalf("unexpected error: %v", err)
 			}
 			_, _ = requestIDs{}.GenerateRequestID(mm)
-			_, _ = iso8583.FromMoov(iso8583.AcquirerSpec(), mm)
+			if _, err := typedOf(mm); err != nil {
+				t.Fatalf("a frame that unpacked has no typed message: %v", err)
+			}
 		}
 	})
 }

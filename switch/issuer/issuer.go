@@ -166,7 +166,7 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 	}
 	i.stans.release(stan)
 	i.m.latency.Observe(time.Since(start).Seconds())
-	out, err := iso8583.FromMoov(i.cfg.Spec, resp)
+	out, err := typedOf(resp)
 	if err != nil {
 		i.m.timeout.Inc()
 		return nil, i.unknownOutcome(req.MTI, stanText, sent7, "unreadable answer")
@@ -175,15 +175,24 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 	return out, nil
 }
 
-// outbound builds the message the issuer gets: req with the link's STAN, field 7 and field 32. The
-// fields are set on a copy of the typed message (cheaper than overriding them in moov-io's).
+// outbound builds the message the issuer gets: req with the link's STAN, field 7 and field 32,
+// packed once, in an envelope for the library.
 func (i *Issuer) outbound(req *iso8583.Message, stan, sent7 string) (*moov.Message, error) {
 	out := *req
 	out.STAN, out.TransmissionDateTime = stan, sent7
 	if i.cfg.AcquirerID != "" {
 		out.AcquirerID = i.cfg.AcquirerID
 	}
-	return out.Moov(i.cfg.Spec)
+	return i.envelope(&out)
+}
+
+// envelope packs an outbound message for the library.
+func (i *Issuer) envelope(m *iso8583.Message) (*moov.Message, error) {
+	packed, err := m.Pack(i.cfg.Spec)
+	if err != nil {
+		return nil, err
+	}
+	return newEnvelope(m.MTI, m.STAN, packed, nil), nil
 }
 
 // sendFailed maps an error of the library's Send to the link's errors and records what became of
@@ -280,7 +289,7 @@ func (i *Issuer) inbound(c *connection.Connection, mm *moov.Message) {
 // answerIssuerRequest answers an issuer's 0800 (echo, sign-on) with 0810/00; other requests from an
 // issuer are not part of the link's protocol and are counted and dropped.
 func (i *Issuer) answerIssuerRequest(c *connection.Connection, mm *moov.Message, mti string) {
-	req, err := iso8583.FromMoov(i.cfg.Spec, mm)
+	req, err := typedOf(mm)
 	if err != nil || iso8583.MTIClass(mti) != iso8583.MTINetwork {
 		i.m.unmatched.Inc()
 		i.log.Debug("issuer request not handled", zap.String("mti", mti))
@@ -290,7 +299,7 @@ func (i *Issuer) answerIssuerRequest(c *connection.Connection, mm *moov.Message,
 		MTI: iso8583.MTINetworkResponse, TransmissionDateTime: req.TransmissionDateTime, STAN: req.STAN,
 		AcquirerID: req.AcquirerID, ResponseCode: iso8583.RCApproved, NetworkCode: req.NetworkCode,
 	}
-	out, err := resp.Moov(i.cfg.Spec)
+	out, err := i.envelope(resp)
 	if err == nil {
 		err = c.Reply(out)
 	}
@@ -343,7 +352,7 @@ func sweepInterval(window time.Duration) time.Duration {
 }
 
 func (i *Issuer) handleLate(la lateAnswer) {
-	resp, err := iso8583.FromMoov(i.cfg.Spec, la.resp)
+	resp, err := typedOf(la.resp)
 	if err != nil {
 		i.log.Warn("late answer unreadable", zap.Error(err))
 		return

@@ -151,20 +151,23 @@ func TestSameSTANDifferentClassMatched(t *testing.T) {
 	results := make(chan result, 2)
 	var wg sync.WaitGroup
 	for _, m := range []*iso8583.Message{auth, rev} {
-		mm, err := m.Moov(iso8583.AcquirerSpec())
+		packed, err := m.Pack(iso8583.AcquirerSpec())
 		if err != nil {
 			t.Fatal(err)
 		}
+		mm := newEnvelope(m.MTI, m.STAN, packed, nil)
 		wg.Go(func() {
 			resp, err := c.Send(mm, connection.SendTimeout(waitMax))
 			if err != nil {
 				results <- result{err: err}
 				return
 			}
-			mti, _ := resp.GetMTI()
-			rc, _ := resp.GetString(39)
-			req, _ := mm.GetMTI()
-			results <- result{mti: req + "→" + mti, rc: rc}
+			answer, err := typedOf(resp)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			results <- result{mti: m.MTI + "→" + answer.MTI, rc: answer.ResponseCode}
 		})
 	}
 	wg.Wait()
