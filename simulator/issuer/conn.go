@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	moov "github.com/moov-io/iso8583"
 	"go.uber.org/zap"
 
 	"github.com/cardswitch/cardswitch/iso8583"
@@ -169,7 +168,7 @@ func (c *simConn) readFailed(err error) {
 // and ok=false when the MTI is unreadable and the connection must close. A request that does not
 // unpack but has a readable MTI is answered 30 (format error), echoing what could be read.
 func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
-	req, mm, err := iso8583.UnpackMoov(s.cfg.Spec, frame)
+	req, err := iso8583.Unpack(s.cfg.Spec, frame)
 	if err != nil {
 		return s.formatError(frame)
 	}
@@ -180,7 +179,7 @@ func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
 	if resp == nil {
 		return nil, Never, true
 	}
-	return s.packInPlace(mm, resp), timing, true
+	return s.pack(resp), timing, true
 }
 
 // formatError answers a frame that does not unpack: 30 with the fields read before the bad one.
@@ -196,30 +195,6 @@ func (s *Simulator) formatError(frame []byte) (body []byte, timing Timing, ok bo
 	resp := echo(partial, mti)
 	resp.ResponseCode = iso8583.RCFormatError
 	return s.pack(resp), Now, true
-}
-
-// packInPlace packs resp by editing mm, the moov-io message of the request it answers: every field
-// of resp other than 38 and 39 is an unchanged echo of the request (Decide builds it so), so the
-// request's fields that resp lacks are removed and 38, 39 and the MTI set. This skips building a
-// second message, the largest cost after unpacking. It falls back to packing resp itself.
-func (s *Simulator) packInPlace(mm *moov.Message, resp *iso8583.Message) []byte {
-	mm.MTI(resp.MTI)
-	bm := mm.Bitmap()
-	for id := 2; id <= bm.Len(); id++ {
-		if id != 65 && bm.IsSet(id) && !resp.Has(id) {
-			mm.UnsetField(id)
-		}
-	}
-	err := mm.Field(39, resp.ResponseCode)
-	if err == nil && resp.ApprovalCode != "" {
-		err = mm.Field(38, resp.ApprovalCode)
-	}
-	if err == nil {
-		if b, err := mm.Pack(); err == nil {
-			return b
-		}
-	}
-	return s.pack(resp)
 }
 
 func (s *Simulator) pack(resp *iso8583.Message) []byte {
