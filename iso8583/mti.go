@@ -45,6 +45,20 @@ func IsRequest(mti string) bool {
 // ResponseMTI returns the response MTI for a request or advice: 0100 → 0110, 0101 → 0110,
 // 0420 → 0430, 0800 → 0810. It returns "" when mti is not 4 digits or is already a response.
 func ResponseMTI(mti string) string {
+	switch mti { // the common ones without an allocation
+	case MTIAuthorization, "0101":
+		return MTIAuthorizationResponse
+	case MTIFinancial, "0201":
+		return MTIFinancialResponse
+	case MTICompletion, "0221":
+		return MTICompletionResponse
+	case MTIReversal, "0401":
+		return MTIReversalResponse
+	case MTIReversalAdvice, "0421":
+		return MTIReversalAdviceResp
+	case MTINetwork, "0801":
+		return MTINetworkResponse
+	}
 	if len(mti) != 4 || !IsDigits(mti) || !IsRequest(mti) || mti[2] == '8' {
 		return ""
 	}

@@ -33,12 +33,43 @@ type dupRingItem struct {
 	entry *dupEntry
 }
 
-// dupEntry is one remembered request; done closes when resp is set.
+// dupEntry is one remembered request and, once decided, the decision its retransmissions get
+// again. It keeps the decision in fixed-size arrays rather than the response message, so that a
+// million of them cost little memory and little garbage-collector work.
 type dupEntry struct {
 	fingerprint uint64
-	at          time.Time
-	done        chan struct{}
-	resp        *iso8583.Message
+	at          int64         // unix nanoseconds of the first transmission
+	done        chan struct{} // closed when decision is set
+	decision    dupDecision
+}
+
+// dupDecision is what a duplicate's response repeats: the response code, the approval code and
+// the RRN the original response carried.
+type dupDecision struct {
+	code     [2]byte
+	approval [6]byte
+	rrn      [12]byte
+	rrnLen   uint8
+}
+
+func newDupDecision(resp *iso8583.Message) dupDecision {
+	var d dupDecision
+	copy(d.code[:], resp.ResponseCode)
+	copy(d.approval[:], resp.ApprovalCode)
+	d.rrnLen = uint8(copy(d.rrn[:], resp.RRN))
+	return d
+}
+
+// response rebuilds the original response for a duplicate request.
+func (d *dupDecision) response(req *iso8583.Message) *iso8583.Message {
+	resp := respond(req, string(d.code[:]))
+	if d.approval != [6]byte{} {
+		resp.ApprovalCode = string(d.approval[:])
+	}
+	if d.rrnLen > 0 {
+		resp.RRN = string(d.rrn[:d.rrnLen])
+	}
+	return resp
 }
 
 func newDupCache(max int, window time.Duration) *dupCache {
@@ -73,10 +104,10 @@ func (c *dupCache) begin(key string, fp uint64, now time.Time) (*dupEntry, bool)
 	s := &c.shards[maphash.String(c.seed, key)%dupShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[key]; ok && now.Sub(e.at) <= c.window {
+	if e, ok := s.entries[key]; ok && now.UnixNano()-e.at <= int64(c.window) {
 		return e, true
 	}
-	e := &dupEntry{fingerprint: fp, at: now, done: make(chan struct{})}
+	e := &dupEntry{fingerprint: fp, at: now.UnixNano(), done: make(chan struct{})}
 	if s.size == len(s.ring) {
 		old := s.ring[s.head]
 		if s.entries[old.key] == old.entry {
@@ -92,9 +123,9 @@ func (c *dupCache) begin(key string, fp uint64, now time.Time) (*dupEntry, bool)
 	return e, false
 }
 
-// finish records the response of an entry begun by this caller and wakes duplicates waiting on it.
+// finish records the decision of an entry begun by this caller and wakes duplicates waiting on it.
 func (c *dupCache) finish(e *dupEntry, resp *iso8583.Message) {
-	e.resp = resp
+	e.decision = newDupDecision(resp)
 	close(e.done)
 }
 

@@ -41,9 +41,7 @@ func (e *Engine) duplicate(ctx context.Context, req *iso8583.Message, entry *dup
 		return respond(req, iso8583.RCSystemMalfunction)
 	}
 	e.metrics.duplicates.WithLabelValues("original_response").Inc()
-	resp := copyResponse(entry.resp)
-	resp.MTI = iso8583.ResponseMTI(req.MTI)
-	return resp
+	return entry.decision.response(req)
 }
 
 // decideFinancial runs a new financial request through validation, routing, security, the issuer

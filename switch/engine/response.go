@@ -30,11 +30,3 @@ func approve(req *iso8583.Message, approvalCode string) *iso8583.Message {
 	resp.ApprovalCode = approvalCode
 	return resp
 }
-
-// copyResponse returns a copy of a remembered response for a duplicate: the same decision,
-// re-addressed with the duplicate's own MTI class (0101 is answered 0110 like 0100).
-func copyResponse(orig *iso8583.Message) *iso8583.Message {
-	c := *orig
-	c.Other = nil
-	return &c
-}
