@@ -211,15 +211,25 @@ func (c *conn) advancePhase(ctx context.Context, now time.Time) {
 		c.g.interruptedAt.CompareAndSwap(0, now.UnixNano())
 		return
 	}
-	if c.ph == phaseSending && (!now.Before(c.g.end) || c.g.exhausted()) {
+	if c.ph == phaseSending && c.sendingOver(now) {
 		// Time for the answers in flight, then for the reversals of those that time out and
 		// their repeats; it ends as soon as nothing is in flight or waiting.
-		from := c.g.end
-		if now.Before(from) {
-			from = now
-		}
-		c.ph, c.deadline = phaseDraining, from.Add(time.Duration(2+cfg.RepeatsMax)*(cfg.Timeout+tickMax)+tickMax)
+		c.ph, c.deadline = phaseDraining, now.Add(time.Duration(2+cfg.RepeatsMax)*(cfg.Timeout+tickMax)+tickMax)
 	}
+}
+
+// sendingOver reports whether the connection has sent all it will: the Requests budget is spent,
+// or, in the closed model, the duration is over, or, in the open model, every slot of the duration
+// has been sent or skipped (a writer that fell behind still sends the slots due before the end).
+func (c *conn) sendingOver(now time.Time) bool {
+	if c.g.exhausted() {
+		return true
+	}
+	if c.g.closed() {
+		return !now.Before(c.g.end)
+	}
+	_, more := c.g.slot(c.idx, c.slotsDone)
+	return !more
 }
 
 // idle reports whether nothing is in flight or waiting to be sent.
