@@ -46,6 +46,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(),
 		newHSMCmd(),
 		newLoadCmd(),
+		newDemoCmd(),
 		newIssuerSimCmd(),
 		newServeCmd(),
 		newLedgerCmd(),
