@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +15,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/cardswitch/cardswitch/config"
-	"github.com/cardswitch/cardswitch/iso8583"
 	"github.com/cardswitch/cardswitch/ledger"
 	simissuer "github.com/cardswitch/cardswitch/simulator/issuer"
 	"github.com/cardswitch/cardswitch/simulator/load"
@@ -82,15 +78,8 @@ type demoOptions struct {
 	databaseURL string
 }
 
-// demoCheck is one check of the summary.
-type demoCheck struct {
-	name   string
-	ok     bool
-	detail string
-}
-
-// runDemo wires the system, runs the load, reads the ledger and reports. It returns an error
-// naming the first failed check.
+// runDemo wires the system, runs the load, reads the ledger and writes the summary. It returns an
+// error naming the first failed check.
 func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) (err error) {
 	dir, temporary := o.dataDir, o.dataDir == ""
 	if temporary {
@@ -176,11 +165,16 @@ func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) (err err
 	}
 	after, verifyErr := ledgerVerify(swCtx, app.store)
 
-	writeDemoLoad(out, rep)
-	writeDemoLedger(out, tb)
-	checks := demoChecks(rep, tb, before, after, verifyErr)
-	if failed := writeDemoChecks(out, checks); failed != nil {
-		return fmt.Errorf("check failed: %s: %s", failed.name, failed.detail)
+	sys := load.System{Load: rep, TrialBalance: tb, Verify: after, VerifyErr: verifyErr}
+	if before != nil {
+		sys.DecisionsBefore = before.Transactions
+	}
+	failed, err := sys.WriteSummary(out)
+	if err != nil {
+		return err
+	}
+	if failed != nil {
+		return fmt.Errorf("check failed: %s: %s", failed.Name, failed.Detail)
 	}
 	passed = true
 	return nil
@@ -297,166 +291,4 @@ func ledgerVerify(ctx context.Context, s ledgerStore) (*ledger.VerifyReport, err
 		return nil, err
 	}
 	return &r, nil
-}
-
-// demoChecks are the demo's promises: every request answered as it should be, the ledger
-// balanced and consistent, one decision recorded per answer, no payee owing money.
-func demoChecks(rep load.Report, tb ledger.TrialBalance, before, after *ledger.VerifyReport, verifyErr error) []demoCheck {
-	checks := []demoCheck{
-		{"every request answered", rep.Answered == rep.Sent && rep.Timeouts == 0 && rep.Unanswered == 0 && rep.Sent > 0,
-			fmt.Sprintf("%s of %s answered, %d timeouts", thousands(rep.Answered), thousands(rep.Sent), rep.Timeouts)},
-		{"every answer as expected", rep.Unexpected == 0 && rep.Unmatched == 0,
-			fmt.Sprintf("%d unexpected, %d unreadable", rep.Unexpected, rep.Unmatched)},
-	}
-	balanced := demoCheck{name: "trial balance nets to zero", ok: tb.Balanced()}
-	for _, c := range tb.Currencies {
-		t := c.Totals
-		balanced.detail += fmt.Sprintf("%s: debits = credits posted %s = %s, pending %s = %s; ", c.Currency,
-			minor(t.DebitsPosted, c.Exponent), minor(t.CreditsPosted, c.Exponent), minor(t.DebitsPending, c.Exponent),
-			minor(t.CreditsPending, c.Exponent))
-	}
-	balanced.detail = strings.TrimSuffix(balanced.detail, "; ")
-	checks = append(checks, balanced)
-	switch {
-	case verifyErr != nil:
-		checks = append(checks, demoCheck{"ledger invariants hold", false, verifyErr.Error()})
-	default:
-		v := demoCheck{"ledger invariants hold", after.OK(), fmt.Sprintf("%s transfers, %d violations", thousands(after.Transfers), len(after.Violations))}
-		if !after.OK() {
-			v.detail += ": " + after.Violations[0].Check + ": " + after.Violations[0].Detail
-		}
-		recorded := after.Transactions
-		if before != nil {
-			recorded -= before.Transactions
-		}
-		checks = append(checks, v, demoCheck{"one ledger decision per answer", recorded == rep.Answered,
-			fmt.Sprintf("%s decisions recorded, %s answers", thousands(recorded), thousands(rep.Answered))})
-	}
-	neg := demoCheck{name: "no payable negative", ok: true, detail: "every merchant and agency is owed money or nothing"}
-	for _, c := range tb.Currencies {
-		for _, a := range c.Accounts {
-			if strings.HasSuffix(a.Account, ":payable") && a.CreditsPosted < a.DebitsPosted {
-				neg.ok, neg.detail = false, fmt.Sprintf("%s is %s", a.Account, minor(a.CreditsPosted-a.DebitsPosted, c.Exponent))
-			}
-		}
-	}
-	return append(checks, neg)
-}
-
-func writeDemoLoad(w io.Writer, rep load.Report) {
-	stopped := ""
-	if rep.Interrupted {
-		stopped = " (interrupted)"
-	}
-	fmt.Fprintf(w, "Throughput  %s requests answered in %.1fs: %.1f/s%s\n", thousands(rep.Answered), rep.DurationSeconds,
-		rep.AchievedRate, stopped)
-	l := rep.Latency
-	fmt.Fprintf(w, "Latency     p50 %.2fms  p90 %.2fms  p99 %.2fms  p99.9 %.2fms  max %.2fms\n", l.P50, l.P90, l.P99, l.P999, l.Max)
-	fmt.Fprintf(w, "Requests   ")
-	for _, k := range []string{"purchase", "preauth", "completion", "refund", "reversal", "decline", "timeout_reversal"} {
-		if kc, ok := rep.Kinds[k]; ok {
-			fmt.Fprintf(w, " %s %s", k, thousands(kc.Sent))
-		}
-	}
-	fmt.Fprintln(w)
-	pct := func(n int64) float64 { return 100 * float64(n) / float64(max(rep.Answered, 1)) }
-	approved := rep.ResponseCodes[iso8583.RCApproved]
-	var others []string
-	for _, code := range slices.Sorted(maps.Keys(rep.ResponseCodes)) {
-		if code == iso8583.RCApproved {
-			continue
-		}
-		name := "unknown"
-		if rc, ok := iso8583.LookupResponseCode(code); ok {
-			name = strings.ReplaceAll(rc.Name, "_", " ")
-		}
-		others = append(others, fmt.Sprintf("%s %s %s", code, name, thousands(rep.ResponseCodes[code])))
-	}
-	fmt.Fprintf(w, "Responses   00 approved %s (%.1f%%), other %s (%.1f%%)\n", thousands(approved), pct(approved),
-		thousands(rep.Answered-approved), pct(rep.Answered-approved))
-	for i := 0; i < len(others); i += 4 {
-		fmt.Fprintf(w, "              %s\n", strings.Join(others[i:min(i+4, len(others))], ", "))
-	}
-}
-
-func writeDemoLedger(w io.Writer, tb ledger.TrialBalance) {
-	for _, c := range tb.Currencies {
-		fmt.Fprintf(w, "\nLedger, currency %s (amounts in major units)\n", c.Currency)
-		fmt.Fprintf(w, "  %-34s %16s %16s %16s %16s\n", "account", "debits posted", "credits posted", "debits pending", "credits pending")
-		row := func(name string, t ledger.Totals) {
-			fmt.Fprintf(w, "  %-34s %16s %16s %16s %16s\n", name, minor(t.DebitsPosted, c.Exponent), minor(t.CreditsPosted, c.Exponent),
-				minor(t.DebitsPending, c.Exponent), minor(t.CreditsPending, c.Exponent))
-		}
-		for _, a := range c.Accounts {
-			row(a.Account, a.Totals)
-		}
-		row("total", c.Totals)
-		fmt.Fprintf(w, "\nPayees, currency %s: owed now (posted) and held (pending)\n", c.Currency)
-		for _, a := range c.Accounts {
-			owner, id, kind := splitAccountName(a.Account)
-			if kind != "payable" {
-				continue
-			}
-			fmt.Fprintf(w, "  %-8s %-16s %15s posted %15s pending\n", owner, id, minor(a.CreditsPosted-a.DebitsPosted, c.Exponent),
-				minor(a.CreditsPending-a.DebitsPending, c.Exponent))
-		}
-	}
-}
-
-// splitAccountName splits "owner:id:kind".
-func splitAccountName(name string) (owner, id, kind string) {
-	parts := strings.SplitN(name, ":", 3)
-	if len(parts) != 3 {
-		return "", name, ""
-	}
-	return parts[0], parts[1], parts[2]
-}
-
-// writeDemoChecks prints the checks and returns the first that failed, if any.
-func writeDemoChecks(w io.Writer, checks []demoCheck) *demoCheck {
-	fmt.Fprintln(w, "\nChecks")
-	var failed *demoCheck
-	for i, c := range checks {
-		mark := "ok  "
-		if !c.ok {
-			mark = "FAIL"
-			if failed == nil {
-				failed = &checks[i]
-			}
-		}
-		fmt.Fprintf(w, "  %s  %s: %s\n", mark, c.name, c.detail)
-	}
-	if failed == nil {
-		fmt.Fprintln(w, "\nAll checks hold.")
-	}
-	return failed
-}
-
-// minor renders an amount in minor units with the currency's exponent: 123456, 2 → "1,234.56".
-func minor(v int64, exp int32) string {
-	sign := ""
-	if v < 0 {
-		sign, v = "-", -v
-	}
-	div := int64(1)
-	for range exp {
-		div *= 10
-	}
-	s := sign + thousands(v/div)
-	if exp > 0 {
-		s += fmt.Sprintf(".%0*d", exp, v%div)
-	}
-	return s
-}
-
-// thousands renders n with comma thousands separators.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
