@@ -33,7 +33,8 @@ type BatchTx interface {
 	// now, skipping rows another transaction holds.
 	DuePending(ctx context.Context, now time.Time, limit int) ([]*TransferRecord, error)
 	// Write applies a plan: inserts its journal rows and transfers, changes pending states, and
-	// adds the balance deltas (accounts touched in id order).
+	// adds the balance deltas (accounts touched in id order). A store may send some of it with the
+	// COMMIT, so only Commit or Rollback may follow Write, and its errors may surface there.
 	Write(ctx context.Context, p *Plan) error
 	// CloseBusinessDay closes day and opens next (cutover only).
 	CloseBusinessDay(ctx context.Context, day, next string, at time.Time) error

@@ -166,6 +166,9 @@ func (p *planner) journalRow(ev *Event) *Transaction {
 		MaskedPAN: ev.MaskedPAN, ResponseCode: ev.ResponseCode, ApprovalCode: ev.ApprovalCode,
 		At: ev.At, BusinessDay: p.day,
 	}
+	if t.At.IsZero() {
+		t.At = p.now // the decision's time defaults to the ledger's clock
+	}
 	if ev.Kind == Decline {
 		t.Status = StatusDeclined
 	} else {

@@ -30,6 +30,7 @@ type Harness struct {
 // Run runs the whole suite.
 func Run(t *testing.T, h Harness) {
 	t.Run("PostingRules", func(t *testing.T) { testPostingRules(t, h) })
+	t.Run("WorkedExample", func(t *testing.T) { testWorkedExample(t, h) })
 	t.Run("TransferSemantics", func(t *testing.T) { testTransferSemantics(t, h) })
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, h) })
 	t.Run("BatchIsolatesOffender", func(t *testing.T) { testBatchIsolatesOffender(t, h) })

@@ -255,3 +255,40 @@ func testPostingRules(t *testing.T, h Harness) {
 		})
 	}
 }
+
+// testWorkedExample posts the example of docs/ledger.md and asserts its trial balance.
+func testWorkedExample(t *testing.T, h Harness) {
+	e := h.start(t)
+	gov := event(ledger.Purchase, "G1", 5100)
+	gov.Payee, gov.PaymentRef = agency(), "BILL-2025-0042"
+	for _, ev := range []ledger.Event{
+		event(ledger.Purchase, "P1", 10003),
+		event(ledger.Authorize, "A1", 10000), of(event(ledger.Capture, "C1", 7550), "A1"),
+		event(ledger.Purchase, "P2", 10100), of(event(ledger.Reverse, "R2", 0), "P2"),
+		event(ledger.Refund, "F1", 2000),
+		gov,
+	} {
+		e.mustCommit(ev)
+	}
+	want := map[string]totals{
+		ledger.ConvenienceFeesIncome: {cp: 100},
+		ledger.FeesIncome:            {dp: 162, cp: 445},
+		agencyPayable:                {cp: 5000},
+		alphaReceivable:              {dp: 32753, cp: 12100},
+		merchantPayable:              {dp: 12545, cp: 27815},
+	}
+	tb, err := e.store.TrialBalance(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tb.Currencies[0]
+	if len(c.Accounts) != len(want) || c.Totals.DebitsPosted != 45460 || c.Totals.CreditsPosted != 45460 {
+		t.Errorf("trial balance %+v, want 5 accounts and 454.60 on each side", c)
+	}
+	for _, a := range c.Accounts {
+		if g := (totals{a.DebitsPosted, a.CreditsPosted, a.DebitsPending, a.CreditsPending}); g != want[a.Account] {
+			t.Errorf("%s: %+v, want %+v", a.Account, g, want[a.Account])
+		}
+	}
+	e.verify()
+}

@@ -133,9 +133,10 @@ func (r reader) Posts(ctx context.Context, pendingIDs []ledger.TransferID) ([]*l
 // statements, so that BEGIN shares a round trip with the first queries).
 type batchTx struct {
 	reader
-	conn *pgxpool.Conn
-	day  string
-	done bool
+	conn    *pgxpool.Conn
+	day     string
+	done    bool
+	pending *pgx.Batch // statements Write queued, sent with the COMMIT
 }
 
 func (b *batchTx) BusinessDay(context.Context) (string, error) { return b.day, nil }
@@ -186,10 +187,29 @@ func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at tim
 	return mapErr(err)
 }
 
+// Commit sends what Write queued and COMMIT in one round trip. If any queued statement fails,
+// the server skips the rest (COMMIT included) and the transaction is rolled back.
 func (b *batchTx) Commit(ctx context.Context) error {
-	_, err := b.conn.Exec(ctx, `COMMIT`)
+	q := b.queued()
+	n := q.Len()
+	q.Queue(`COMMIT`)
+	br := b.conn.SendBatch(ctx, q)
+	var err error
+	for range n + 1 {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_, _ = b.conn.Exec(ctx, `ROLLBACK`) // the transaction is aborted; end it before release
+		b.release()
+		return mapErr(err)
+	}
 	b.release()
-	return mapErr(err)
+	return nil
 }
 
 // Rollback ends the transaction; after Commit it does nothing.
