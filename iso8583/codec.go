@@ -136,7 +136,8 @@ func atoiDigits(b []byte) (int, bool) {
 	return n, true
 }
 
-// packCompiled encodes m.
+// packCompiled encodes m in one pass: fields are checked and appended in field order, and the
+// bitmap, whose length depends only on whether a field above 64 is present, is filled in last.
 func packCompiled(spec *Spec, m *Message) ([]byte, error) {
 	if len(m.MTI) != 4 || !IsDigits(m.MTI) {
 		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrPack}
@@ -146,76 +147,67 @@ func packCompiled(spec *Spec, m *Message) ([]byte, error) {
 		others = slices.Clone(others)
 		slices.SortFunc(others, func(a, b Field) int { return a.ID - b.ID })
 	}
-	// First pass: which fields are present, and how long the message is.
-	var bitmap [16]byte
-	size := 4 + 16
-	secondary := false
-	err := m.eachField(others, func(id int, str string, bin []byte) error {
-		if id < 2 || id > maxField || id == 65 || !spec.wire[id].defined {
-			return &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrPack}
-		}
-		n, err := fieldWireLen(&spec.wire[id], id, str, bin)
-		if err != nil {
-			return err
-		}
-		size += n
-		bitmap[(id-1)/8] |= 0x80 >> ((id - 1) % 8)
-		if id > 64 {
-			secondary = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	secondary := m.NetworkCode != "" || m.OriginalData != "" || m.ReplacementAmounts != "" || m.MAC2 != nil ||
+		(len(others) > 0 && others[len(others)-1].ID > 64)
 	bmLen := 8
 	if secondary {
-		bitmap[0] |= 0x80
 		bmLen = 16
-		size += 16
 	}
-	out := make([]byte, 0, size)
-	out = append(out, m.MTI...)
-	out = appendUpperHex(out, bitmap[:bmLen])
-	err = m.eachField(others, func(id int, str string, bin []byte) error {
-		out = appendField(out, &spec.wire[id], str, bin)
-		return nil
-	})
-	return out, err
-}
-
-// eachField calls fn for every present field in ascending field order: named fields and others
-// merged. For a hex field given as a string (an Other), bin is its decoded value.
-func (m *Message) eachField(others []Field, fn func(id int, str string, bin []byte) error) error {
+	p := packer{spec: spec, out: make([]byte, 4+2*bmLen, packSizeHint)}
+	copy(p.out, m.MTI)
 	oi := 0
-	flushOthers := func(upTo int) error {
-		for oi < len(others) && others[oi].ID < upTo {
-			if err := fn(others[oi].ID, others[oi].Value, nil); err != nil {
-				return err
-			}
+	for _, id := range namedFields {
+		for oi < len(others) && others[oi].ID < id {
+			p.field(others[oi].ID, others[oi].Value, nil)
 			oi++
 		}
-		return nil
-	}
-	for _, id := range namedFields {
-		if err := flushOthers(id); err != nil {
-			return err
-		}
-		if p := m.stringField(id); p != nil {
-			if *p != "" {
-				if err := fn(id, *p, nil); err != nil {
-					return err
-				}
+		if sp := m.stringField(id); sp != nil {
+			if *sp != "" {
+				p.field(id, *sp, nil)
 			}
-			continue
-		}
-		if p := m.binaryField(id); p != nil && *p != nil {
-			if err := fn(id, "", *p); err != nil {
-				return err
-			}
+		} else if bp := m.binaryField(id); *bp != nil {
+			p.field(id, "", *bp)
 		}
 	}
-	return flushOthers(maxField + 1)
+	for ; oi < len(others); oi++ {
+		p.field(others[oi].ID, others[oi].Value, nil)
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	if secondary {
+		p.bitmap[0] |= 0x80
+	}
+	appendUpperHex(p.out[4:4], p.bitmap[:bmLen])
+	return p.out, nil
+}
+
+// packSizeHint is the capacity a packed message starts with: a typical 0100 or 0110 fits.
+const packSizeHint = 256
+
+// packer accumulates a message being packed; the first error stops it.
+type packer struct {
+	spec   *Spec
+	out    []byte
+	bitmap [16]byte
+	err    error
+}
+
+func (p *packer) field(id int, str string, bin []byte) {
+	if p.err != nil {
+		return
+	}
+	if id < 2 || id > maxField || id == 65 || !p.spec.wire[id].defined {
+		p.err = &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrPack}
+		return
+	}
+	w := &p.spec.wire[id]
+	if _, err := fieldWireLen(w, id, str, bin); err != nil {
+		p.err = err
+		return
+	}
+	p.bitmap[(id-1)/8] |= 0x80 >> ((id - 1) % 8)
+	p.out = appendField(p.out, w, str, bin)
 }
 
 // fieldWireLen checks a field's value against its layout and returns its length on the wire.

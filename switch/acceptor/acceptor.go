@@ -51,6 +51,7 @@ type Server struct {
 	metrics *Metrics
 
 	inFlight chan struct{} // global in-flight slots
+	workers  *workers      // the goroutines that run handlers
 	conns    atomic.Int64
 	draining atomic.Bool
 
@@ -62,7 +63,8 @@ type Server struct {
 
 // New returns a server; Serve runs it.
 func New(cfg Config, h Handler, log *zap.Logger, m *Metrics) *Server {
-	s := &Server{cfg: cfg, handler: h, log: log, metrics: m, inFlight: make(chan struct{}, cfg.MaxInFlight)}
+	s := &Server{cfg: cfg, handler: h, log: log, metrics: m, inFlight: make(chan struct{}, cfg.MaxInFlight),
+		workers: newWorkers(min(cfg.MaxInFlight, maxIdleWorkers))}
 	s.mu.conns = make(map[*conn]struct{})
 	return s
 }
@@ -84,6 +86,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// them finish instead of failing them.
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
+	defer s.workers.close()
 
 	var wg sync.WaitGroup
 	acceptDone := make(chan error, 1)
@@ -262,7 +265,7 @@ func (c *conn) readLoop(ctx context.Context, reqs *sync.WaitGroup) {
 			return
 		}
 		reqs.Add(1)
-		go func() {
+		c.s.workers.run(func() {
 			defer reqs.Done()
 			defer c.release()
 			var resp *iso8583.Message
@@ -274,7 +277,7 @@ func (c *conn) readLoop(ctx context.Context, reqs *sync.WaitGroup) {
 			if resp != nil {
 				c.send(resp)
 			}
-		}()
+		})
 	}
 }
 
@@ -356,6 +359,9 @@ func (c *conn) logClose(err error) {
 	}
 	c.s.log.Debug("acceptor connection read error", zap.String("remote", c.nc.RemoteAddr().String()), zap.Error(err))
 }
+
+// maxIdleWorkers bounds the handler goroutines kept waiting for work between bursts.
+const maxIdleWorkers = 1024
 
 // Buffer sizes: big enough to take a burst of pipelined requests in one read syscall.
 const (
