@@ -30,6 +30,7 @@ const (
 	DefaultBatchMax           = 4096
 	DefaultHoldTimeout        = 7 * 24 * time.Hour
 	DefaultCurrency           = "840"
+	DefaultGCPercent          = 400
 )
 
 // AllTransactions is what a merchant may do when its config does not say.
@@ -127,6 +128,7 @@ func (c *Config) applyDefaults() {
 	str(&c.Ledger.DataDir, DefaultDataDir)
 	def(&c.Ledger.BatchMax, DefaultBatchMax)
 	dur(&c.Ledger.HoldTimeout, DefaultHoldTimeout)
+	def(&c.Runtime.GCPercent, DefaultGCPercent)
 	str(&c.Log.Level, "info")
 	str(&c.Log.Format, "json")
 }

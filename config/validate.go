@@ -53,6 +53,9 @@ func (c *Config) validateTop() error {
 	default:
 		return errf("log.format", "%q must be json or console", c.Log.Format)
 	}
+	if c.Runtime.GCPercent < 10 || c.Runtime.GCPercent > 10000 {
+		return errf("runtime.gc_percent", "%d must be 10 to 10000", c.Runtime.GCPercent)
+	}
 	if c.Engine.DuplicateWindow < 0 {
 		return errf("engine.duplicate_window", "must not be negative")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,9 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			defer log.Sync()
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(cfg.Runtime.GCPercent)
+			}
 			app, err := buildSwitch(cmd.Context(), cfg, log, time.Now)
 			if err != nil {
 				return err
