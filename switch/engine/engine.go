@@ -59,6 +59,7 @@ type Issuer struct {
 	Timeout time.Duration
 	ZPK     hsm.Key
 	StandIn StandIn
+	EMV     *EMV // when set, the ARQC of requests carrying field 55 is verified
 }
 
 // StandIn lets the switch approve on an unavailable issuer's behalf, up to MaxAmount, never for

@@ -204,6 +204,11 @@ func (h *fakeHSM) VerifyMAC(_ context.Context, _ hsm.Key, _ hsm.MACAlgorithm, da
 	return nil
 }
 
+// VerifyARQC is not used by the tests with the fake (security_test.go uses a real hsm.Soft).
+func (h *fakeHSM) VerifyARQC(context.Context, hsm.ARQCRequest) ([]byte, error) {
+	return nil, hsm.ErrCryptogramMismatch
+}
+
 // fakeForwarder records advices queued for issuers.
 type fakeForwarder struct {
 	mu   sync.Mutex

@@ -42,6 +42,7 @@ type Ledger interface {
 type HSM interface {
 	TranslatePIN(ctx context.Context, req hsm.TranslatePINRequest) ([]byte, error)
 	VerifyMAC(ctx context.Context, key hsm.Key, alg hsm.MACAlgorithm, data, mac []byte) error
+	VerifyARQC(ctx context.Context, req hsm.ARQCRequest) (arpc []byte, err error)
 }
 
 // Forwarder delivers advices and reversals to an issuer after the terminal has been answered,

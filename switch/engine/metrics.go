@@ -56,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cardswitch_stand_in_approvals_total", Help: "Approvals given in stand-in for an unavailable issuer."},
 			[]string{"issuer"}),
 		securityFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cardswitch_security_failures_total", Help: "Requests refused by a security check, by check (mac, mac_missing, pin_translation, pin_no_key, pin_no_ksn, hsm_unavailable)."},
+			Name: "cardswitch_security_failures_total", Help: "Requests refused by a security check, by check (mac, mac_missing, pin_translation, pin_no_key, pin_no_ksn, arqc, icc_format, hsm_unavailable)."},
 			[]string{"check"}),
 		ledgerFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cardswitch_ledger_failures_total", Help: "Decisions the ledger could not hold (answered 96)."}),
