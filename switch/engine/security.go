@@ -14,13 +14,24 @@ import (
 // macLen is the length of fields 64 and 128 on the wire: 8 bytes as 16 hex characters.
 const macLen = 16
 
-// secure verifies the terminal's MAC when it has a MAC key and translates the PIN block to the
-// issuer's zone PIN key. It returns 63 for a bad MAC or an untranslatable PIN block, 96 when the
-// HSM cannot be reached, and "" when the request may go on.
+// bitmapAt is where the primary bitmap starts: after the 4-digit MTI. Its first hex character's
+// high bit says whether the secondary bitmap follows.
+const bitmapAt = 4
+
+// secure runs the request's security checks in order — the terminal's MAC when it has a MAC key,
+// the EMV cryptogram when the issuer checks them and field 55 is present, then the PIN block's
+// translation to the issuer's zone PIN key — and prepares fwd for the issuer. It returns 63 for a
+// bad MAC, a cryptogram that does not verify or an untranslatable PIN block, 30 for a field 55
+// that cannot be read, 96 when the HSM cannot be reached, and "" when the request may go on.
 func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issuer) string {
 	t := e.terminals[req.TerminalID]
 	if t != nil && t.MACKey.Cryptogram != "" {
 		if code := e.verifyMAC(ctx, req, t); code != "" {
+			return code
+		}
+	}
+	if is.EMV != nil && req.ICC != "" {
+		if code := e.verifyARQC(ctx, req, is.EMV); code != "" {
 			return code
 		}
 	}
@@ -53,25 +64,54 @@ func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issu
 	return ""
 }
 
-// verifyMAC checks field 64 (or 128 with a secondary bitmap) over the message up to the MAC field.
+// verifyMAC checks the terminal's MAC over the message up to the MAC field: field 64 when the
+// message has no secondary bitmap, field 128 when it has one (the MAC field is always the last).
 func (e *Engine) verifyMAC(ctx context.Context, req *iso8583.Message, t *Terminal) string {
-	mac := req.MAC
-	if req.MAC2 != nil {
-		mac = req.MAC2
-	}
-	if mac == nil || e.hsm == nil {
+	if e.hsm == nil {
 		e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
 		return iso8583.RCSecurityViolation
 	}
-	// The MAC covers the message as sent, up to (not including) the MAC field, which is the last
-	// field. Re-packing gives the bytes the terminal sent: the codec round-trips byte for byte.
+	// Re-packing gives the bytes the terminal sent: the codec round-trips byte for byte.
 	packed, err := req.Pack(iso8583.AcquirerSpec())
-	if err != nil || len(packed) < macLen {
+	if err != nil || len(packed) < bitmapAt+16+macLen {
+		e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
+		return iso8583.RCSecurityViolation
+	}
+	mac := req.MAC
+	if hasSecondaryBitmap(packed) {
+		mac = req.MAC2
+	}
+	if mac == nil {
 		e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
 		return iso8583.RCSecurityViolation
 	}
 	if err := e.hsm.VerifyMAC(ctx, t.MACKey, t.MACAlg, packed[:len(packed)-macLen], mac); err != nil {
 		return e.hsmFailure("mac", req, err)
+	}
+	return ""
+}
+
+// hasSecondaryBitmap reports whether a packed message's primary bitmap has bit 1 set.
+func hasSecondaryBitmap(packed []byte) bool {
+	c := packed[bitmapAt]
+	return c >= '8' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f'
+}
+
+// verifyARQC checks the EMV application cryptogram of field 55 under the issuer's MK-AC.
+func (e *Engine) verifyARQC(ctx context.Context, req *iso8583.Message, emv *EMV) string {
+	ar, err := arqcRequest(req, emv)
+	if err != nil {
+		e.metrics.securityFailures.WithLabelValues("icc_format").Inc()
+		e.log.Info("field 55 unreadable", zap.String("terminal", req.TerminalID),
+			zap.String("pan", iso8583.MaskPAN(req.PAN)), zap.Error(err))
+		return iso8583.RCFormatError
+	}
+	if e.hsm == nil {
+		e.metrics.securityFailures.WithLabelValues("arqc").Inc()
+		return iso8583.RCSecurityViolation
+	}
+	if _, err := e.hsm.VerifyARQC(ctx, ar); err != nil {
+		return e.hsmFailure("arqc", req, err)
 	}
 	return ""
 }
