@@ -70,6 +70,10 @@ type Config struct {
 	// response arrives after the request timed out. It must not block for long: late answers queue
 	// behind it in a bounded queue (lateQueueLen) and are counted and dropped when it is full.
 	OnLate func(req, resp *iso8583.Message)
+
+	// MAC, when set, MACs every request after the link numbered it: field 64, or 128 when the
+	// request has a secondary bitmap (mac.go). A request it fails for is not sent (ErrMAC).
+	MAC MACFunc
 }
 
 // DefaultConfig returns a Config with every default set, SignOn included.

@@ -1,0 +1,90 @@
+package issuer
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/cardswitch/cardswitch/iso8583"
+)
+
+// MACFunc returns the MAC (8 bytes) of data, the packed request up to its MAC field: the
+// switch's HSM with the issuer's ZAK (Config.MAC).
+type MACFunc func(ctx context.Context, data []byte) ([]byte, error)
+
+// ErrMAC is wrapped when a request could not be MACed; nothing was sent.
+var ErrMAC = errors.New("outbound MAC")
+
+// macSize is the MAC's length in bytes; fields 64 and 128 carry it as 16 hex characters.
+const macSize = 8
+
+// bitmapAt is where the primary bitmap starts: after the 4-digit MTI.
+const bitmapAt = 4
+
+// packMACed packs m with its MAC in the last field: field 64, or 128 when m has a field above 64
+// (and so a secondary bitmap). It packs once with an all-zero MAC, MACs the bytes before the MAC
+// field and writes the MAC over the zeros.
+func (i *Issuer) packMACed(ctx context.Context, m *iso8583.Message) ([]byte, error) {
+	out := *m
+	secondary := hasFieldAbove64(&out)
+	out.MAC, out.MAC2 = nil, nil
+	if secondary {
+		out.MAC2 = make([]byte, macSize)
+	} else {
+		out.MAC = make([]byte, macSize)
+	}
+	packed, err := out.Pack(i.cfg.Spec)
+	if err != nil {
+		return nil, err
+	}
+	at := len(packed) - 2*macSize
+	if at <= bitmapAt || !allZeroDigits(packed[at:]) || secondaryBit(packed) != secondary {
+		return nil, fmt.Errorf("%w: the spec does not put the MAC last as 16 hex characters", ErrMAC)
+	}
+	mac, err := i.cfg.MAC(ctx, packed[:at])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMAC, err)
+	}
+	if len(mac) != macSize {
+		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrMAC, len(mac), macSize)
+	}
+	hex.Encode(packed[at:], mac)
+	upper(packed[at:])
+	return packed, nil
+}
+
+// hasFieldAbove64 reports whether m carries a field numbered 66 to 127 (65 is the tertiary
+// bitmap's bit, 128 the MAC itself).
+func hasFieldAbove64(m *iso8583.Message) bool {
+	for id := 66; id < 128; id++ {
+		if m.Has(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// secondaryBit reports whether a packed message's primary bitmap (hex) has bit 1 set.
+func secondaryBit(packed []byte) bool {
+	c := packed[bitmapAt]
+	return c >= '8' && c <= '9' || c >= 'A' && c <= 'F'
+}
+
+func allZeroDigits(b []byte) bool {
+	for _, c := range b {
+		if c != '0' {
+			return false
+		}
+	}
+	return true
+}
+
+// upper turns lower-case hex letters upper-case (fields 52, 64 and 128 are upper-case on the wire).
+func upper(b []byte) {
+	for k, c := range b {
+		if c >= 'a' && c <= 'f' {
+			b[k] = c - 'a' + 'A'
+		}
+	}
+}
