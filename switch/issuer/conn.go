@@ -255,7 +255,9 @@ func (i *Issuer) network(c *connection.Connection, code string) error {
 		AcquirerID:           i.cfg.AcquirerID,
 		NetworkCode:          code,
 	}
-	mm, err := i.envelope(req)
+	macCtx, cancel := context.WithTimeout(context.Background(), i.cfg.Timeout)
+	mm, err := i.envelope(macCtx, req)
+	cancel()
 	if err != nil {
 		i.stans.release(stan)
 		return err

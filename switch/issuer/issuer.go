@@ -146,7 +146,7 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 		return nil, fmt.Errorf("issuer %s: every STAN in use: %w", i.cfg.Name, ErrBusy)
 	}
 	stanText, sent7 := formatSTAN(stan), i.transmissionTime()
-	mm, err := i.outbound(req, stanText, sent7)
+	mm, err := i.outbound(ctx, req, stanText, sent7)
 	if err != nil {
 		i.stans.release(stan)
 		i.m.failed.Inc()
@@ -177,18 +177,24 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 
 // outbound builds the message the issuer gets: req with the link's STAN, field 7 and field 32,
 // packed once, in an envelope for the library.
-func (i *Issuer) outbound(req *iso8583.Message, stan, sent7 string) (*moov.Message, error) {
+func (i *Issuer) outbound(ctx context.Context, req *iso8583.Message, stan, sent7 string) (*moov.Message, error) {
 	out := *req
 	out.STAN, out.TransmissionDateTime = stan, sent7
 	if i.cfg.AcquirerID != "" {
 		out.AcquirerID = i.cfg.AcquirerID
 	}
-	return i.envelope(&out)
+	return i.envelope(ctx, &out)
 }
 
-// envelope packs an outbound message for the library.
-func (i *Issuer) envelope(m *iso8583.Message) (*moov.Message, error) {
-	packed, err := m.Pack(i.cfg.Spec)
+// envelope packs an outbound message for the library, MACing requests when the link has a MAC.
+func (i *Issuer) envelope(ctx context.Context, m *iso8583.Message) (*moov.Message, error) {
+	var packed []byte
+	var err error
+	if i.cfg.MAC != nil && iso8583.IsRequest(m.MTI) {
+		packed, err = i.packMACed(ctx, m)
+	} else {
+		packed, err = m.Pack(i.cfg.Spec)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +305,7 @@ func (i *Issuer) answerIssuerRequest(c *connection.Connection, mm *moov.Message,
 		MTI: iso8583.MTINetworkResponse, TransmissionDateTime: req.TransmissionDateTime, STAN: req.STAN,
 		AcquirerID: req.AcquirerID, ResponseCode: iso8583.RCApproved, NetworkCode: req.NetworkCode,
 	}
-	out, err := i.envelope(resp)
+	out, err := i.envelope(context.Background(), resp)
 	if err == nil {
 		err = c.Reply(out)
 	}
