@@ -114,7 +114,24 @@ type Issuer struct {
 	MACKey Key `yaml:"mac_key"`
 	// StandIn approves on the issuer's behalf when it is unavailable (never for PIN transactions).
 	StandIn StandIn `yaml:"stand_in"`
+	// EMV, when set, makes the switch verify the ARQC of every request to this issuer that
+	// carries field 55 (docs/hsm-switch.md).
+	EMV *EMV `yaml:"emv"`
 }
+
+// EMV is an issuer's EMV cryptogram check.
+type EMV struct {
+	MKAC Key `yaml:"mk_ac"` // the issuer master key for application cryptograms (MK-AC), under the LMK
+	// Scheme is how the card's key is derived: visa-cvn10 (Visa CVN 10) or emv-common (EMV
+	// common session key from the ATC).
+	Scheme string `yaml:"scheme"`
+}
+
+// EMV cryptogram schemes.
+const (
+	EMVVisaCVN10 = "visa-cvn10"
+	EMVCommon    = "emv-common"
+)
 
 // StandIn is the stand-in policy for one issuer.
 type StandIn struct {

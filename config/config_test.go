@@ -84,6 +84,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"transactions", "merchants:\n  - {id: MERCHANT0000009, mcc: \"5999\", transactions: [cashback]}\n", "merchants[0].transactions[0]"},
 		{"terminal id", "terminals:\n  - {id: T1}\n", "terminals[0].id"},
 		{"terminal key", "terminals:\n  - {id: TERM0001, tpk: {cryptogram: \"U12\", check_value: \"ABCDEF\"}}\n", "terminals[0].tpk.cryptogram"},
+		{"emv scheme", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", prefixes: [\"4\"], emv: {scheme: cvn18}}\n", "issuers[0].emv.scheme"},
+		{"emv without key", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", prefixes: [\"4\"], emv: {scheme: visa-cvn10}}\n", "issuers[0].emv.mk_ac"},
 		{"terminal merchant", "terminals:\n  - {id: TERM0001, merchant: NOSUCHMERCHANT1}\n", "terminals[0].merchant"},
 		{"hsm mode", "hsm:\n  mode: cloud\n", "hsm.mode"},
 		{"payshield without addr", "hsm:\n  mode: payshield\n", "hsm.addr"},

@@ -157,8 +157,24 @@ func (c *Config) validateIssuers() error {
 				return err
 			}
 		}
+		if err := validEMV(key+".emv", is.EMV); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func validEMV(key string, e *EMV) error {
+	if e == nil {
+		return nil
+	}
+	if e.Scheme != EMVVisaCVN10 && e.Scheme != EMVCommon {
+		return errf(key+".scheme", "%q must be %s or %s", e.Scheme, EMVVisaCVN10, EMVCommon)
+	}
+	if e.MKAC.IsZero() {
+		return errf(key+".mk_ac", "is required")
+	}
+	return validKey(key+".mk_ac", e.MKAC)
 }
 
 func (c *Config) validateMerchants() error {
