@@ -127,6 +127,7 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 			Timeout: ic.Timeout, EchoInterval: ic.EchoInterval, SignOn: ic.SignsOn(), MaxInFlight: ic.MaxInFlight,
 			AcquirerID: cfg.AcquirerID, ReconnectMin: ic.ReconnectMin, ReconnectMax: ic.ReconnectMax,
 			MaxFrame: min(config.DefaultMaxFrame, framing.MaxLength()), OnLate: onLate(ic.Name),
+			MAC: issuerMAC(h, hsmKey(ic.MACKey, hsm.KeyTypeZAK)),
 		}, log.Named("issuer"), im, now)
 		if err != nil {
 			return nil, usagef("issuer %s: %v", ic.Name, err)
@@ -134,7 +135,8 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		a.issuers = append(a.issuers, link)
 		links[ic.Name] = link
 		engIssuers = append(engIssuers, engine.Issuer{Name: ic.Name, Link: linkAdapter{link}, Timeout: ic.Timeout,
-			ZPK: hsmKey(ic.ZPK, hsm.KeyTypeZPK), StandIn: engine.StandIn{Enabled: ic.StandIn.Enabled, MaxAmount: ic.StandIn.MaxAmount}})
+			ZPK: hsmKey(ic.ZPK, hsm.KeyTypeZPK), StandIn: engine.StandIn{Enabled: ic.StandIn.Enabled, MaxAmount: ic.StandIn.MaxAmount},
+			EMV: engineEMV(ic.EMV)})
 	}
 
 	a.saf = saf.New(saf.Config{Capacity: cfg.Engine.ForwardQueue, Timeout: 5 * time.Second, RetryMin: 100 * time.Millisecond,
@@ -316,6 +318,28 @@ func engineConfig(cfg *config.Config, issuers []engine.Issuer) (engine.Config, e
 	return ec, nil
 }
 
+// issuerMAC is an issuer link's outbound MAC (ISO 9797-1 algorithm 3 under the ZAK), nil without a ZAK.
+func issuerMAC(h hsmAPI, zak hsm.Key) issuer.MACFunc {
+	if zak.Cryptogram == "" {
+		return nil
+	}
+	return func(ctx context.Context, data []byte) ([]byte, error) {
+		return h.GenerateMAC(ctx, zak, hsm.MACRetail, data)
+	}
+}
+
+// engineEMV maps an issuer's EMV check (validated by config).
+func engineEMV(e *config.EMV) *engine.EMV {
+	if e == nil {
+		return nil
+	}
+	scheme := hsm.ARQCVisaCVN10
+	if e.Scheme == config.EMVCommon {
+		scheme = hsm.ARQCEMVCommon
+	}
+	return &engine.EMV{MKAC: hsmKey(e.MKAC, hsm.KeyTypeMKAC), Scheme: scheme}
+}
+
 func hsmKey(k config.Key, t hsm.KeyType) hsm.Key {
 	if k.IsZero() {
 		return hsm.Key{}
@@ -327,6 +351,7 @@ func hsmKey(k config.Key, t hsm.KeyType) hsm.Key {
 type hsmAPI interface {
 	engine.HSM
 	CheckKey(ctx context.Context, key hsm.Key) error
+	GenerateMAC(ctx context.Context, key hsm.Key, alg hsm.MACAlgorithm, data []byte) ([]byte, error)
 }
 
 // openHSM returns the configured HSM: in process with its LMK, or a payShield host-protocol client.
@@ -361,6 +386,9 @@ func checkKeys(ctx context.Context, cfg *config.Config, h hsmAPI) error {
 	for i, is := range cfg.Issuers {
 		keys = append(keys, named{fmt.Sprintf("issuers[%d].zpk", i), hsmKey(is.ZPK, hsm.KeyTypeZPK)},
 			named{fmt.Sprintf("issuers[%d].mac_key", i), hsmKey(is.MACKey, hsm.KeyTypeZAK)})
+		if is.EMV != nil {
+			keys = append(keys, named{fmt.Sprintf("issuers[%d].emv.mk_ac", i), hsmKey(is.EMV.MKAC, hsm.KeyTypeMKAC)})
+		}
 	}
 	for i, t := range cfg.Terminals {
 		keys = append(keys, named{fmt.Sprintf("terminals[%d].tpk", i), hsmKey(t.TPK, hsm.KeyTypeTPK)},
