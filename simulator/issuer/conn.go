@@ -175,6 +175,11 @@ func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
 	if s.cfg.OnRequest != nil {
 		s.cfg.OnRequest(req)
 	}
+	if sc := s.cfg.Security; sc != nil && iso8583.ResponseMTI(req.MTI) != "" {
+		if code := sc.check(req, frame); code != "" {
+			return s.pack(refuse(req, code)), Now, true
+		}
+	}
 	resp, timing := Decide(req)
 	if resp == nil {
 		return nil, Never, true

@@ -50,6 +50,9 @@ type Config struct {
 	// OnRequest, when set, is called with every request that unpacks, from the connection's reader
 	// before the answer is decided (tests use it to see what a link sent). It must be quick.
 	OnRequest func(req *iso8583.Message)
+	// Security, when set, checks every request's MAC and PIN block before the amount rules
+	// (security.go): a bad MAC is answered 63, a PIN that is not the expected one 55.
+	Security *Security
 }
 
 func (c Config) withDefaults() Config {
