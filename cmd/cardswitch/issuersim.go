@@ -18,13 +18,16 @@ func newIssuerSimCmd() *cobra.Command {
 		cfg      simissuer.Config
 		framing  string
 		logLevel string
+		keys     simKeys
 	)
 	cmd := &cobra.Command{
-		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--max-conns N]",
+		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--max-conns N] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
 		Short: "Run an issuer host simulator (decisions on the last two digits of the amount)",
 		Long: `Run an issuer host simulator. It answers on the last two digits of field 4 (minor units):
 05, 14, 51, 54, 55, 57, 61, 62, 65 with that response code; 98 with an approval after --slow-delay;
-99 never; anything else with 00 and an approval code. 0800, reversals, advices and refunds get 00.`,
+99 never; anything else with 00 and an approval code. 0800, reversals, advices and refunds get 00.
+With --zpk it first checks field 52: a PIN other than --pin under that ZPK is answered 55; with
+--zak every request's MAC (64, or 128 with a secondary bitmap) is checked: a bad one gets 63.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
@@ -46,6 +49,9 @@ func newIssuerSimCmd() *cobra.Command {
 				return usagef("--framing: %v", err)
 			}
 			cfg.Framing = f
+			if cfg.Security, err = keys.security(); err != nil {
+				return err
+			}
 			level, err := zapcore.ParseLevel(logLevel)
 			if err != nil {
 				return usagef("--log-level %q: %v", logLevel, err)
@@ -73,6 +79,7 @@ func newIssuerSimCmd() *cobra.Command {
 	fl.StringVar(&framing, "framing", "binary2", "length header: binary2, ascii4 or bcd2")
 	fl.IntVar(&cfg.MaxConns, "max-conns", simissuer.DefaultMaxConns, "concurrent connections accepted")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug logs connections and bad frames, info start and stop")
+	keys.flags(cmd)
 	return cmd
 }
 
