@@ -179,6 +179,7 @@ type system struct {
 	acquirer, http string
 	alpha, beta    string
 	dataDir        string
+	serveArgs      []string
 	sw             *proc
 	issuers        []*proc
 }
@@ -211,7 +212,8 @@ log:
 %s`, s.acquirer, s.http, s.alpha, s.beta, s.dataDir, o.databaseURL, o.extraYAML)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
-	s.sw = start(t, "serve", []string{"CARDSWITCH_DATABASE_URL="}, "serve", "--config", path)
+	s.serveArgs = []string{"serve", "--config", path}
+	s.sw = start(t, "serve", []string{"CARDSWITCH_DATABASE_URL="}, s.serveArgs...)
 	s.waitReady(t)
 	return s
 }
