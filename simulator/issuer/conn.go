@@ -177,6 +177,7 @@ func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
 	}
 	if sc := s.cfg.Security; sc != nil && iso8583.ResponseMTI(req.MTI) != "" {
 		if code := sc.check(req, frame); code != "" {
+			s.log.Debug("request refused by the security check", zap.String("mti", req.MTI), zap.String("response_code", code))
 			return s.pack(refuse(req, code)), Now, true
 		}
 	}
