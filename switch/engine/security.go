@@ -24,12 +24,10 @@ const bitmapAt = 4
 // bad MAC, a cryptogram that does not verify or an untranslatable PIN block, 30 for a field 55
 // that cannot be read, 96 when the HSM cannot be reached, and "" when the request may go on.
 func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issuer) string {
-	t := e.terminals[req.TerminalID]
-	if t != nil && t.MACKey.Cryptogram != "" {
-		if code := e.verifyMAC(ctx, req, t); code != "" {
-			return code
-		}
+	if code := e.terminalMAC(ctx, req); code != "" {
+		return code
 	}
+	t := e.terminals[req.TerminalID]
 	if is.EMV != nil && req.ICC != "" {
 		if code := e.verifyARQC(ctx, req, is.EMV); code != "" {
 			return code
@@ -62,6 +60,17 @@ func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issu
 	fwd.PINBlock = pb
 	fwd.Private62 = "" // the KSN belongs to the terminal's key, not to the issuer's
 	return ""
+}
+
+// terminalMAC verifies the MAC of a request from a terminal that has a MAC key: "" when the
+// terminal has none or the MAC verifies, else the response code (63; 96 when the HSM is
+// unreachable).
+func (e *Engine) terminalMAC(ctx context.Context, req *iso8583.Message) string {
+	t := e.terminals[req.TerminalID]
+	if t == nil || t.MACKey.Cryptogram == "" {
+		return ""
+	}
+	return e.verifyMAC(ctx, req, t)
 }
 
 // verifyMAC checks the terminal's MAC over the message up to the MAC field: field 64 when the

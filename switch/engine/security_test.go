@@ -189,6 +189,29 @@ func TestMACWithRealKeys(t *testing.T) {
 	}
 }
 
+// Completions and reversals from a terminal with a MAC key are verified like authorizations:
+// a reversal carries field 90, so its MAC is in field 128.
+func TestAdviceMACWithRealKeys(t *testing.T) {
+	s := newSoftEnv(t)
+	sale := s.purchase(visa, 2501)
+	sale.TerminalID = macTerminal
+	sale.MAC = make([]byte, 8)
+	sale.MAC = s.macOver(t, s.keys.TAK, sale)
+	require.Equal(t, "00", s.handle(sale).ResponseCode)
+	reversal := func(key hsm.Key) *iso8583.Message {
+		r := s.purchase(visa, 2501)
+		r.MTI, r.TerminalID = "0400", macTerminal
+		r.OriginalData = iso8583.OriginalData{MTI: "0200", STAN: sale.STAN, TransmissionDateTime: sale.TransmissionDateTime}.String()
+		r.MAC2 = make([]byte, 8)
+		r.MAC2 = s.macOver(t, key, r)
+		return r
+	}
+	require.Equal(t, "63", s.handle(reversal(s.other.TAK)).ResponseCode, "a reversal under another TAK")
+	require.Len(t, s.fwd.all(), 0, "nothing is forwarded to the issuer")
+	require.Equal(t, "00", s.handle(reversal(s.keys.TAK)).ResponseCode, "the reversal with its MAC in field 128")
+	require.Len(t, s.fwd.all(), 1, "the reversal is forwarded")
+}
+
 // tlv renders one BER-TLV data object with a short-form length, as hex.
 func tlv(tag uint32, valueHex string) string {
 	return fmt.Sprintf("%X%02X%s", tag, len(valueHex)/2, valueHex)
