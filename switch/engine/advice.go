@@ -35,7 +35,12 @@ func (e *Engine) advice(ctx context.Context, req *iso8583.Message, kind txnKind,
 	if seen {
 		return e.duplicate(ctx, req, entry, fp)
 	}
-	resp := decide(ctx, req, kind, id, now)
+	var resp *iso8583.Message
+	if code := e.terminalMAC(ctx, req); code != "" {
+		resp = respond(req, code)
+	} else {
+		resp = decide(ctx, req, kind, id, now)
+	}
 	e.dups.finish(entry, resp)
 	return resp
 }
