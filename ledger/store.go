@@ -6,10 +6,11 @@ import "context"
 // plus the lookups and reports. ledger/postgres and ledger/sqlite implement it.
 type Store interface {
 	Backend
-	// Transaction returns a journaled transaction with its transfers and the later events naming
-	// it as their original; ErrNotFound when unknown.
+	// Transaction returns a journaled transaction with its status and transfers; ErrNotFound when
+	// unknown.
 	Transaction(ctx context.Context, id string) (*Transaction, error)
-	// TransactionByRRN returns the original transaction with this RRN (for /v1/transactions/{rrn}).
+	// TransactionByRRN returns the original transaction with this RRN, its transfers, and the
+	// later events naming it as their original (for /v1/transactions/{rrn}).
 	TransactionByRRN(ctx context.Context, rrn string) (*Transaction, error)
 	// LatestByTerminalSTAN returns a terminal's latest transaction with this STAN.
 	LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*Transaction, error)

@@ -10,27 +10,29 @@ import (
 	"github.com/cardswitch/cardswitch/ledger"
 )
 
-// Transaction returns the journaled transaction id with its transfers and the later events that
-// name it as their original; ErrNotFound when unknown.
+// Transaction returns the journaled transaction id with its status and transfers; ErrNotFound
+// when unknown.
 func (s *Store) Transaction(ctx context.Context, id string) (*ledger.Transaction, error) {
-	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = $1`, id)
+	return s.one(ctx, false, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = $1`, id)
 }
 
 // TransactionByRRN returns the original transaction carrying rrn (captures and reversals share
 // their original's RRN and appear in its Related), for /v1/transactions/{rrn}.
 func (s *Store) TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error) {
-	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = $1 AND rrn <> ''
+	return s.one(ctx, true, `SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = $1 AND rrn <> ''
 		ORDER BY original_id <> '', at, id LIMIT 1`, rrn)
 }
 
 // LatestByTerminalSTAN returns the latest transaction of a terminal with a STAN (the engine's
 // duplicate and original lookups).
 func (s *Store) LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error) {
-	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
+	return s.one(ctx, false, `SELECT `+journalColumns+` FROM ledger_transactions
 		WHERE terminal = $1 AND stan = $2 AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`, terminal, stan)
 }
 
-func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Transaction, error) {
+// one returns the transaction query finds, described; with related, also the later events that
+// name it as their original (the HTTP view; the engine's lookups skip that query).
+func (s *Store) one(ctx context.Context, withRelated bool, query string, args ...any) (*ledger.Transaction, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)
@@ -45,6 +47,9 @@ func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Tra
 	r := reader{q: s.pool}
 	if err := ledger.Describe(ctx, r, t); err != nil {
 		return nil, err
+	}
+	if !withRelated {
+		return t, nil
 	}
 	rows, err = s.pool.Query(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
 		WHERE original_id = $1 AND original_id <> '' ORDER BY at, id LIMIT $2`, t.ID, maxRelated)

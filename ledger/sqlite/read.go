@@ -11,24 +11,26 @@ import (
 // maxRelated bounds the related events listed with a transaction.
 const maxRelated = 100
 
-// Transaction returns the journaled transaction id with its transfers and related events.
+// Transaction returns the journaled transaction id with its status and transfers.
 func (s *Store) Transaction(ctx context.Context, id string) (*ledger.Transaction, error) {
-	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = ?`, id)
+	return s.one(ctx, false, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = ?`, id)
 }
 
 // TransactionByRRN returns the original transaction carrying rrn (for /v1/transactions/{rrn}).
 func (s *Store) TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error) {
-	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = ? AND rrn <> ''
+	return s.one(ctx, true, `SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = ? AND rrn <> ''
 		ORDER BY original_id <> '', at, id LIMIT 1`, rrn)
 }
 
 // LatestByTerminalSTAN returns a terminal's latest transaction with a STAN.
 func (s *Store) LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error) {
-	return s.one(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
+	return s.one(ctx, false, `SELECT `+journalColumns+` FROM ledger_transactions
 		WHERE terminal = ? AND stan = ? AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`, terminal, stan)
 }
 
-func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Transaction, error) {
+// one returns the transaction query finds, described; with related, also the later events that
+// name it as their original (the HTTP view; the engine's lookups skip that query).
+func (s *Store) one(ctx context.Context, withRelated bool, query string, args ...any) (*ledger.Transaction, error) {
 	found, err := scanTransactions(s.read.QueryContext(ctx, query, args...))
 	if err != nil {
 		return nil, err
@@ -40,6 +42,9 @@ func (s *Store) one(ctx context.Context, query string, args ...any) (*ledger.Tra
 	r := reader{q: s.read}
 	if err := ledger.Describe(ctx, r, t); err != nil {
 		return nil, err
+	}
+	if !withRelated {
+		return t, nil
 	}
 	related, err := scanTransactions(s.read.QueryContext(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
 		WHERE original_id = ? AND original_id <> '' ORDER BY at, id LIMIT ?`, t.ID, maxRelated))

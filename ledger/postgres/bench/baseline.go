@@ -49,3 +49,14 @@ func copyBaseline(ctx context.Context, url string, g *generator, c config) (floa
 	}
 	return float64(copied) / time.Since(start).Seconds(), nil
 }
+
+// checkpoint asks the server for a CHECKPOINT.
+func checkpoint(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "CHECKPOINT")
+	return err
+}

@@ -36,6 +36,8 @@ type config struct {
 	accounts    int
 	batch       int
 	baseline    time.Duration
+	batchWait   time.Duration
+	inFlight    int
 	cpuProfile  string
 }
 
@@ -54,6 +56,8 @@ func run() int {
 	fs.IntVar(&c.accounts, "accounts", 10000, "cold accounts the other requests spread over")
 	fs.IntVar(&c.batch, "batch", 0, "Writer BatchItemsMax (0: the default)")
 	fs.DurationVar(&c.baseline, "baseline", 10*time.Second, "plain CopyFrom of the same rows for this long (0: skip)")
+	fs.DurationVar(&c.batchWait, "batch-wait", 0, "Writer BatchWaitMax")
+	fs.IntVar(&c.inFlight, "in-flight", 0, "Writer BatchesInFlightMax (0: the default)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
