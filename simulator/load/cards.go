@@ -10,8 +10,9 @@ import (
 // card is one test card: a PAN in a configured BIN range with a valid Luhn check digit, and an
 // expiry (YYMM) between one and five years ahead.
 type card struct {
-	pan    string
-	expiry [4]byte
+	pan      string
+	expiry   [4]byte
+	pinBlock [pinBlockChars]byte // field 52 as hex, when PINs are sent (keys.go)
 }
 
 // newCards generates n cards spread evenly over the BINs.

@@ -111,6 +111,9 @@ type Config struct {
 	InterruptGrace     time.Duration // after an interrupt, how long answers in flight are awaited (default 1s)
 	Seed               uint64        // random seed for cards, amounts and the mix (0: from the clock)
 
+	// Keys, when set, are the terminals' keys for PIN blocks and MACs (keys.go).
+	Keys *Keys
+
 	// LedgerLog, when set, receives one JSON line per approved answer (see docs/load.md).
 	LedgerLog io.Writer
 	// Progress, when set, is called every ProgressInterval with the totals so far, from a goroutine
@@ -188,6 +191,11 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Keys != nil {
+		k := *c.Keys
+		k.withDefaults()
+		c.Keys = &k
+	}
 	return c
 }
 
@@ -263,6 +271,9 @@ func (c Config) Validate() error {
 	}
 	if c.Mix.total() == 0 {
 		return bad("Mix", "needs a positive weight")
+	}
+	if c.Keys != nil {
+		return c.Keys.validate()
 	}
 	return nil
 }

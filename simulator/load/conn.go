@@ -77,6 +77,7 @@ type conn struct {
 	// Writer-owned.
 	nc        net.Conn
 	out       []byte
+	macs      []macSpan // requests in out still waiting for their MAC
 	dates     dateCache
 	slotsDone int64 // open model: slots sent or skipped
 	ph        phase
@@ -304,7 +305,7 @@ func (c *conn) roomLocked() int {
 func (c *conn) sendDue(now time.Time) (wake time.Time, blocked bool, err error) {
 	cfg := &c.g.cfg
 	wake = now.Add(tickMax)
-	c.out = c.out[:0]
+	c.out, c.macs = c.out[:0], c.macs[:0]
 	c.mu.Lock()
 	if now.Sub(c.lastScan) >= tickMax {
 		c.expireLocked(now)
@@ -332,6 +333,9 @@ func (c *conn) sendDue(now time.Time) (wake time.Time, blocked bool, err error) 
 		}
 	}
 	c.mu.Unlock()
+	if err == nil && len(c.macs) > 0 {
+		err = c.macFrames()
+	}
 	if err != nil {
 		return wake, blocked, err
 	}
@@ -416,6 +420,9 @@ func (c *conn) newRequestLocked(intended time.Time) *request {
 	r.card = &g.cards[c.rng.IntN(len(g.cards))]
 	r.merchant = g.drawMerchant(c.rng.IntN(g.merchantTotal))
 	r.amount = g.approvedAmount(c.rng)
+	if kind == KindPurchase || kind == KindPreauth {
+		r.pin = c.wantsPIN()
+	}
 	switch kind {
 	case KindPreauth:
 		r.mti = iso8583.MTIAuthorization
@@ -498,13 +505,22 @@ func (c *conn) sendLocked(r *request, now time.Time) error {
 		copy(ref[:], c.term.id)
 		putDigits(ref[terminalIDLen:], uint64(r.stan))
 		v.ref = &ref
+		if r.pin {
+			sh, v.pin = shapeFinancialPIN, &r.card.pinBlock
+			c.mu.stats.pinSent++
+		}
 	}
-	out, err := c.tmpl[r.merchant][sh].appendTo(c.out, c.g.cfg.Framing, &v)
+	tp := c.tmpl[r.merchant][sh]
+	start := len(c.out) + c.g.cfg.Framing.HeaderLen()
+	out, err := tp.appendTo(c.out, c.g.cfg.Framing, &v)
 	if err != nil {
 		c.recycleLocked(r)
 		return fmt.Errorf("encode: %w", err)
 	}
 	c.out = out
+	if tp.macAt >= 0 {
+		c.macs = append(c.macs, macSpan{from: start, at: start + tp.macAt})
+	}
 	r.sent = now
 	c.mu.inflight[r.stan] = r
 	c.mu.stats.sent++

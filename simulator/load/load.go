@@ -117,6 +117,9 @@ func newGenerator(cfg Config) (*generator, error) {
 			g.approveEnds = append(g.approveEnds, e)
 		}
 	}
+	if err := g.preparePINs(); err != nil {
+		return nil, err
+	}
 	if cfg.LedgerLog != nil {
 		g.ledgerLog = newLineWriter(cfg.LedgerLog)
 	}
@@ -135,7 +138,7 @@ func (g *generator) newConns() error {
 		tmpl := make([][shapeCount]*template, len(g.merchantIDs))
 		for m, mid := range g.merchantIDs {
 			for sh := shape(0); sh < shapeCount; sh++ {
-				tp, err := newTemplate(cfg.Spec, sh, term.id, mid, cfg.Currency, cfg.PANLength)
+				tp, err := newTemplate(cfg.Spec, sh, term.id, mid, cfg.Currency, cfg.PANLength, g.macs())
 				if err != nil {
 					return err
 				}
@@ -167,8 +170,11 @@ func (g *generator) sampleFields(sh shape) *fields {
 	orig := [42]byte([]byte("020098765412312359580000000000000000000000"))
 	v := &fields{mti: iso8583.MTIAuthorization, pan: g.cards[0].pan, pc: pcRefund, amount: 987_654_321_012, f7: &f7,
 		stan: 987654, f12: &f12, f13: &f13, expiry: &g.cards[0].expiry, ref: &ref}
-	if sh != shapeFinancial {
+	switch sh {
+	case shapeAdvice, shapeAdviceNoRRN:
 		v.mti, v.ref, v.orig, v.rrn = repeatMTI(iso8583.MTIReversal), nil, &orig, "ABC123DEF456"
+	case shapeFinancialPIN:
+		v.pin = &[pinBlockChars]byte{'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'}
 	}
 	return v
 }

@@ -2,6 +2,8 @@ package load
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -177,8 +179,9 @@ func TestTemplatesMatchTheCodec(t *testing.T) {
 	spec := iso8583.AcquirerSpec()
 	rng := rand.New(rand.NewPCG(1, 2))
 	cards := newCards(50, 19, []string{"4", "5"}, time.Now(), rng)
-	for sh := shape(0); sh < shapeCount; sh++ {
-		tp, err := newTemplate(spec, sh, "TERM0001", "GOVAGENCY000001", "978", 19)
+	for n := 0; n < 2*int(shapeCount); n++ {
+		sh, mac := shape(n/2), n%2 == 1
+		tp, err := newTemplate(spec, sh, "TERM0001", "GOVAGENCY000001", "978", 19, mac)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,9 +197,12 @@ func TestTemplatesMatchTheCodec(t *testing.T) {
 			}
 			copy(ref[:], "TERM0001")
 			putDigits(ref[8:], rng.Uint64())
+			var pin [pinBlockChars]byte
+			hex.Encode(pin[:], binary.BigEndian.AppendUint64(nil, rng.Uint64()))
+			upperHex(pin[:])
 			v := &fields{mti: []string{"0100", "0200", "0220", "0400", "0401"}[rng.IntN(5)], pan: c.pan,
 				pc: []string{pcPurchase, pcRefund}[rng.IntN(2)], amount: rng.Int64N(1e12), f7: &f7, stan: rng.Uint32N(1e6),
-				f12: &f12, f13: &f13, expiry: &c.expiry, ref: &ref, orig: &orig, rrn: "RRN" + string(f7[:9])}
+				f12: &f12, f13: &f13, expiry: &c.expiry, ref: &ref, orig: &orig, rrn: "RRN" + string(f7[:9]), pin: &pin}
 			frame, err := tp.appendTo(nil, iso8583.Binary2{}, v)
 			if err != nil {
 				t.Fatal(err)
@@ -211,13 +217,19 @@ func TestTemplatesMatchTheCodec(t *testing.T) {
 				want.RRN, want.OriginalData = v.rrn, string(orig[:])
 			case shapeAdviceNoRRN:
 				want.OriginalData = string(orig[:])
+			case shapeFinancialPIN:
+				want.Expiry, want.AdditionalData = string(c.expiry[:]), string(ref[:])
+				want.PINBlock, _ = hex.DecodeString(string(pin[:]))
+			}
+			if mac {
+				withMACPlaceholder(want)
 			}
 			body, err := want.Pack(spec)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(frame[2:], body) {
-				t.Fatalf("shape %d: template gives\n%q\ncodec packs\n%q", sh, frame[2:], body)
+				t.Fatalf("shape %d (MAC %v): template gives\n%q\ncodec packs\n%q", sh, mac, frame[2:], body)
 			}
 		}
 	}

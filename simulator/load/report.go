@@ -37,6 +37,7 @@ type Report struct {
 	Reversals  int64 `json:"timeout_reversals"` // 0400s sent for requests that timed out
 	Repeats    int64 `json:"repeats"`           // 0401/0221 repeats sent
 	Dropped    int64 `json:"follow_ups_dropped"`
+	PINSent    int64 `json:"pin_sent,omitempty"` // purchases and pre-authorizations sent with a PIN block
 
 	AchievedRate  float64               `json:"achieved_rate"` // answers per second of sending time
 	Latency       Latency               `json:"latency_ms"`
@@ -95,6 +96,7 @@ func (g *generator) report(finished time.Time, interrupted bool) Report {
 	r.Sent, r.Answered, r.Timeouts, r.Unexpected = sum.sent, sum.answered, sum.timeouts, sum.unexpected
 	r.Late, r.Unmatched, r.Skipped, r.Unanswered = sum.late, sum.unmatched, sum.skipped, sum.unanswered
 	r.ConnErrors, r.Reversals, r.Repeats, r.Dropped = sum.connErrors, sum.reversals, sum.repeats, sum.dropped
+	r.PINSent = sum.pinSent
 	for k := Kind(0); k < kindCount; k++ {
 		if kc := sum.kinds[k]; kc != (kindCounts{}) {
 			r.Kinds[k.String()] = kc
@@ -127,6 +129,9 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "  sent\t%d\tanswered\t%d\ttimeouts\t%d\tunexpected\t%d\n", r.Sent, r.Answered, r.Timeouts, r.Unexpected)
 	fmt.Fprintf(tw, "  skipped\t%d\tunanswered\t%d\tlate\t%d\tunmatched\t%d\n", r.Skipped, r.Unanswered, r.Late, r.Unmatched)
 	fmt.Fprintf(tw, "  reversals\t%d\trepeats\t%d\tconn errors\t%d\tdropped\t%d\n", r.Reversals, r.Repeats, r.ConnErrors, r.Dropped)
+	if r.PINSent > 0 {
+		fmt.Fprintf(tw, "  with PIN\t%d\n", r.PINSent)
+	}
 	tw.Flush()
 	fmt.Fprintf(&b, "  achieved  %.1f answers/s\n", r.AchievedRate)
 	l := r.Latency

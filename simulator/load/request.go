@@ -65,6 +65,7 @@ type request struct {
 	capture  int64 // preauth: the amount a completion will capture once approved (0: none)
 	repeats  int
 	follow   followUp
+	pin      bool // sent with a PIN block (keys.go)
 }
 
 // expected reports whether code is the right answer to r.

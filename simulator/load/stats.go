@@ -38,6 +38,7 @@ type counters struct {
 	dropped    int64 // follow-ups dropped because their queue was full, or not sent by the end
 	reversals  int64 // reversals sent for requests that timed out
 	repeats    int64 // repeats (0401, 0221) sent
+	pinSent    int64 // purchases and pre-authorizations sent with a PIN block
 	kinds      [kindCount]kindCounts
 }
 
@@ -54,6 +55,7 @@ func (c *counters) add(o *counters) {
 	c.dropped += o.dropped
 	c.reversals += o.reversals
 	c.repeats += o.repeats
+	c.pinSent += o.pinSent
 	for i := range c.kinds {
 		k, ok := &c.kinds[i], &o.kinds[i]
 		k.Sent += ok.Sent

@@ -2,6 +2,7 @@ package load
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -32,11 +33,12 @@ const (
 	pRRN                 // 37, the original's RRN (completions and reversals)
 	pRef                 // 48, the payment reference
 	pOrig                // 90, original data elements
+	pPIN                 // 52, the PIN block as 16 hex characters (keys.go)
 	patchCount
 )
 
 var patchWidth = [patchCount]int{pPAN: -1, pPC: 6, pAmount: 12, pF7: 10, pSTAN: 6, pF12: 6, pF13: 4, pExpiry: 4,
-	pRRN: 12, pRef: refLen, pOrig: 42}
+	pRRN: 12, pRef: refLen, pOrig: 42, pPIN: pinBlockChars}
 
 // set stores v as the value of p in m.
 func (p patch) set(m *iso8583.Message, v string) {
@@ -63,6 +65,8 @@ func (p patch) set(m *iso8583.Message, v string) {
 		m.AdditionalData = v
 	case pOrig:
 		m.OriginalData = v
+	case pPIN:
+		m.PINBlock, _ = hex.DecodeString(v) // placeholders are hex digits
 	}
 }
 
@@ -79,16 +83,18 @@ const mtiLen = 4
 type shape uint8
 
 const (
-	shapeFinancial   shape = iota // 0100 / 0200: 2 3 4 7 11 12 13 14 22 41 42 48 49
-	shapeAdvice                   // 0220 / 0400 of a known original: 2 3 4 7 11 12 13 22 37 41 42 49 90
-	shapeAdviceNoRRN              // 0400 of a request that was never answered: as above without 37
+	shapeFinancial    shape = iota // 0100 / 0200: 2 3 4 7 11 12 13 14 22 41 42 48 49
+	shapeAdvice                    // 0220 / 0400 of a known original: 2 3 4 7 11 12 13 22 37 41 42 49 90
+	shapeAdviceNoRRN               // 0400 of a request that was never answered: as above without 37
+	shapeFinancialPIN              // 0100 / 0200 with a PIN block: as shapeFinancial and 52
 	shapeCount
 )
 
 var shapePatches = [shapeCount][]patch{
-	shapeFinancial:   {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pExpiry, pRef},
-	shapeAdvice:      {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pRRN, pOrig},
-	shapeAdviceNoRRN: {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pOrig},
+	shapeFinancial:    {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pExpiry, pRef},
+	shapeAdvice:       {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pRRN, pOrig},
+	shapeAdviceNoRRN:  {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pOrig},
+	shapeFinancialPIN: {pPAN, pPC, pAmount, pF7, pSTAN, pF12, pF13, pExpiry, pRef, pPIN},
 }
 
 // posEntryMode is field 22: PAN entered by an e-commerce gateway (81), no PIN entry capability (0).
@@ -99,12 +105,15 @@ type template struct {
 	body []byte
 	off  [patchCount]int // offset in body; -1 when the shape does not carry the field
 	wid  [patchCount]int
+	// macAt is the offset of the MAC field (the last, 16 hex characters, zero until a request's
+	// MAC is written over it); -1 when requests carry no MAC.
+	macAt int
 }
 
 // newTemplate packs sh for terminal and merchant with placeholder values and finds where each
-// patched field sits.
-func newTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency string, panLength int) (*template, error) {
-	t := &template{}
+// patched field sits; with mac, the message ends with an all-zero MAC field.
+func newTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency string, panLength int, mac bool) (*template, error) {
+	t := &template{macAt: -1}
 	for i := range t.off {
 		t.off[i] = -1
 	}
@@ -113,6 +122,9 @@ func newTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency stri
 	base := shapeBase(sh, terminal, merchant, currency)
 	for _, p := range shapePatches[sh] {
 		p.set(base, strings.Repeat("0", widths[p]))
+	}
+	if mac {
+		withMACPlaceholder(base)
 	}
 	body, err := base.Pack(spec)
 	if err != nil {
@@ -134,6 +146,12 @@ func newTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency stri
 	if !bytes.Equal(body[:mtiLen], []byte(base.MTI)) {
 		return nil, fmt.Errorf("template: the message does not start with its MTI")
 	}
+	if mac {
+		t.macAt = len(body) - 2*8
+		if t.macAt < mtiLen || !bytes.Equal(body[t.macAt:], []byte(strings.Repeat("0", 2*8))) {
+			return nil, fmt.Errorf("template: the MAC is not the message's last field")
+		}
+	}
 	t.body = body
 	return t, nil
 }
@@ -147,8 +165,11 @@ func shapeBase(sh shape, terminal, merchant, currency string) *iso8583.Message {
 		MerchantID:   merchant,
 		Currency:     currency,
 	}
-	if sh != shapeFinancial {
+	switch sh {
+	case shapeAdvice, shapeAdviceNoRRN:
 		m.MTI = iso8583.MTIReversal
+	case shapeFinancialPIN:
+		m.POSEntryMode = posEntryModePIN
 	}
 	return m
 }
@@ -184,6 +205,7 @@ type fields struct {
 	rrn    string // 12 characters when the shape carries 37
 	ref    *[refLen]byte
 	orig   *[42]byte
+	pin    *[pinBlockChars]byte // the PIN block as hex, when the shape carries 52
 }
 
 // appendTo appends the framed request to dst.
@@ -215,6 +237,9 @@ func (t *template) appendTo(dst []byte, f iso8583.Framing, v *fields) ([]byte, e
 	}
 	if v.orig != nil {
 		t.putBytes(b, pOrig, v.orig[:])
+	}
+	if v.pin != nil {
+		t.putBytes(b, pPIN, v.pin[:])
 	}
 	return dst, nil
 }
@@ -260,6 +285,12 @@ func (t *template) selfCheck(spec *iso8583.Spec, sh shape, terminal, merchant, c
 	if t.off[pOrig] >= 0 {
 		want.OriginalData = string(v.orig[:])
 	}
+	if t.off[pPIN] >= 0 {
+		want.PINBlock, _ = hex.DecodeString(string(v.pin[:]))
+	}
+	if t.macAt >= 0 {
+		withMACPlaceholder(want)
+	}
 	if id := firstDifference(got, want); id >= 0 {
 		return fmt.Errorf("template self-check: field %d of a patched message does not read back as written", id)
 	}
@@ -285,7 +316,8 @@ func firstDifference(a, b *iso8583.Message) int {
 		{7, a.TransmissionDateTime, b.TransmissionDateTime}, {11, a.STAN, b.STAN}, {12, a.LocalTime, b.LocalTime},
 		{13, a.LocalDate, b.LocalDate}, {14, a.Expiry, b.Expiry}, {22, a.POSEntryMode, b.POSEntryMode},
 		{37, a.RRN, b.RRN}, {41, a.TerminalID, b.TerminalID}, {42, a.MerchantID, b.MerchantID},
-		{48, a.AdditionalData, b.AdditionalData}, {49, a.Currency, b.Currency}, {90, a.OriginalData, b.OriginalData},
+		{48, a.AdditionalData, b.AdditionalData}, {49, a.Currency, b.Currency}, {52, string(a.PINBlock), string(b.PINBlock)},
+		{90, a.OriginalData, b.OriginalData}, {64, string(a.MAC), string(b.MAC)}, {128, string(a.MAC2), string(b.MAC2)},
 	}
 	for _, p := range pairs {
 		if p.x != p.y {
