@@ -33,6 +33,7 @@ type loadFlags struct {
 // newLoadCmd is `cardswitch load`: the card and terminal simulator as a load generator.
 func newLoadCmd() *cobra.Command {
 	var f loadFlags
+	var keys loadKeys
 	cmd := &cobra.Command{
 		Use:   "load --target ADDR (--rate N | --concurrency N) [--duration D] [--mix ...] [--report FILE] [--expect ...]",
 		Short: "Drive the acquirer interface with a fleet of simulated terminals and check every answer",
@@ -40,6 +41,9 @@ func newLoadCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, thresholds, err := f.config()
 			if err != nil {
+				return err
+			}
+			if cfg.Keys, err = keys.keys(); err != nil {
 				return err
 			}
 			log, err := stderrLogger(f.logLevel, cmd.ErrOrStderr())
@@ -109,6 +113,7 @@ func newLoadCmd() *cobra.Command {
 	fl.StringVar(&f.expect, "expect", "", "thresholds, e.g. p99<50ms,unexpected=0,timeouts=0,rate>=4500: exit 1 when one is not met")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line each second")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr (warn shows the first unexpected answers)")
+	keys.flags(cmd)
 	return cmd
 }
 
