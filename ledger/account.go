@@ -36,7 +36,10 @@ func IssuerReceivable(issuer string) string { return "issuer:" + issuer + ":rece
 
 // PayeePayable is what the acquirer owes a merchant or agency: "merchant:M:payable" or
 // "agency:G:payable".
-func PayeePayable(kind PayeeKind, id string) string { return kind.String() + ":" + id + ":payable" }
+func PayeePayable(kind PayeeKind, id string) string { return PayeePayableName(kind.String(), id) }
+
+// PayeePayableName is PayeePayable for an owner given as text ("merchant", "agency").
+func PayeePayableName(owner, id string) string { return owner + ":" + id + ":payable" }
 
 // SettlementAccount holds the net positions moved at cutover for an owner: "merchant:M:settlement",
 // "agency:G:settlement", "issuer:X:settlement".

@@ -387,12 +387,13 @@ func (p *planner) reverse(ev *Event, row *Transaction) ([]leg, *Reason) {
 func (p *planner) compensate(ev *Event, row *Transaction, target string, kind EventKind) ([]leg, *Reason) {
 	row.TargetID = target
 	var legs []leg
+	comps := compensationIDs(target, kind)
 	for i, name := range compensableLegs(kind) {
 		orig := p.transfers[DeriveTransferID(target, name)]
 		if orig == nil || orig.State != StatePosted {
 			continue
 		}
-		id := compensationIDs(target, kind)[i]
+		id := comps[i]
 		if p.transfers[id] != nil {
 			return nil, ErrAlreadyReversed
 		}

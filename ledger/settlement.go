@@ -64,7 +64,6 @@ const (
 type lineKey struct{ owner, id, currency string }
 
 type reportBuilder struct {
-	day   string
 	lines map[lineKey]*SettlementLine
 }
 
@@ -93,7 +92,7 @@ func isPayable(owner, kind string) bool {
 
 // BuildSettlementReport assembles a day's report from the store's grouped rows.
 func BuildSettlementReport(day string, rows []SettlementRow, payments []SettlementPayment) *SettlementReport {
-	b := &reportBuilder{day: day, lines: map[lineKey]*SettlementLine{}}
+	b := &reportBuilder{lines: map[lineKey]*SettlementLine{}}
 	for _, r := range rows {
 		b.add(r)
 	}
@@ -193,27 +192,21 @@ func settlementTransfer(day, owner string, l *SettlementLine) *Transfer {
 	}
 }
 
-// PayeePayableName is PayeePayable for an owner given as text ("merchant", "agency").
-func PayeePayableName(owner, id string) string { return owner + ":" + id + ":payable" }
-
-// lines lists every line of the report with its owner.
-func (r *SettlementReport) lines() []struct {
+// ownedLine is a report line with the owner part of its accounts.
+type ownedLine struct {
 	owner string
 	line  *SettlementLine
-} {
-	var out []struct {
-		owner string
-		line  *SettlementLine
-	}
+}
+
+// lines lists every line of the report with its owner: merchants, agencies, issuers.
+func (r *SettlementReport) lines() []ownedLine {
+	var out []ownedLine
 	for _, g := range []struct {
 		owner string
 		ls    []SettlementLine
 	}{{ownerMerchant, r.Merchants}, {ownerAgency, r.Agencies}, {ownerIssuer, r.Issuers}} {
 		for i := range g.ls {
-			out = append(out, struct {
-				owner string
-				line  *SettlementLine
-			}{g.owner, &g.ls[i]})
+			out = append(out, ownedLine{g.owner, &g.ls[i]})
 		}
 	}
 	return out

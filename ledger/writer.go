@@ -324,7 +324,7 @@ func (w *Writer) process(reqs []*request) {
 		items = append(items, r.items...)
 	}
 	if len(items) > 0 {
-		w.apply(items, false, 0)
+		w.apply(items, false)
 		w.cfg.Metrics.observeBatch(len(items), time.Since(start).Seconds(), len(w.queue))
 	}
 	for _, r := range reqs {
@@ -359,7 +359,7 @@ func (it *item) result() string {
 // process → once more reading existing rows first (careful); a balance limit violated → in halves,
 // down to the one offending item, which is then recorded as rejected; a transient error → again
 // after a pause; anything else → every item fails with ErrUnavailable and nothing is written.
-func (w *Writer) apply(items []*item, careful bool, depth int) {
+func (w *Writer) apply(items []*item, careful bool) {
 	for attempt := 0; ; attempt++ {
 		err := w.tryBatch(items, careful)
 		if err == nil {
@@ -373,7 +373,7 @@ func (w *Writer) apply(items []*item, careful bool, depth int) {
 				continue
 			}
 			if len(items) > 1 {
-				w.bisect(items, depth)
+				w.bisect(items)
 				return
 			}
 			if attempt < w.cfg.RetriesMax {
@@ -381,7 +381,7 @@ func (w *Writer) apply(items []*item, careful bool, depth int) {
 			}
 		case errors.As(err, &ce):
 			if len(items) > 1 {
-				w.bisect(items, depth)
+				w.bisect(items)
 				return
 			}
 			if items[0].forced == nil {
@@ -400,10 +400,12 @@ func (w *Writer) apply(items []*item, careful bool, depth int) {
 	}
 }
 
-func (w *Writer) bisect(items []*item, depth int) {
+// bisect commits items in two halves, in order (a later item may depend on an earlier one); the
+// recursion ends at single items, so its depth is log2(BatchItemsMax).
+func (w *Writer) bisect(items []*item) {
 	mid := len(items) / 2
-	w.apply(items[:mid], true, depth+1)
-	w.apply(items[mid:], true, depth+1)
+	w.apply(items[:mid], true)
+	w.apply(items[mid:], true)
 }
 
 func (w *Writer) fail(items []*item, err error) {
