@@ -154,3 +154,20 @@ func TestMoney(t *testing.T) {
 		}
 	}
 }
+
+// Without a database URL the commands use the embedded store in --data-dir.
+func TestLedgerCommandEmbedded(t *testing.T) {
+	t.Setenv("CARDSWITCH_DATABASE_URL", "")
+	dir := "--data-dir=" + t.TempDir()
+	for _, args := range [][]string{{"migrate", dir}, {"verify", dir}, {"trial-balance", "--json", dir}} {
+		out, err := runLedger(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if args[0] == "trial-balance" && strings.TrimSpace(out) != `{
+  "currencies": []
+}` {
+			t.Errorf("empty trial balance: %s", out)
+		}
+	}
+}
