@@ -406,3 +406,44 @@ func FuzzParseICC(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSecure is the switch's own cost of each security check on the in-process software
+// HSM (no ledger, no issuer): what a PIN, a MAC or a chip card adds to an authorization.
+func BenchmarkSecure(b *testing.B) {
+	s := newSoftEnv(b)
+	ctx := context.Background()
+	plain := s.purchase(visa, 2501)
+	pin := s.purchase(visa, 2501)
+	pin.TerminalID, pin.PINBlock = pinTerminal, s.pinBlock(b, s.keys.TPK, "1234", visa)
+	dukpt := s.purchase(visa, 2501)
+	dukpt.TerminalID, dukpt.Private62 = dukptTerminal, dukptKSN
+	var err error
+	dukpt.PINBlock, err = s.soft.EncryptPINDUKPT(ctx, s.keys.BDK, dukptKSN, "1234", visa)
+	require.NoError(b, err)
+	mac := s.purchase(visa, 2501)
+	mac.TerminalID, mac.MAC = macTerminal, make([]byte, 8)
+	mac.MAC = s.macOver(b, s.keys.TAK, mac)
+	pinMAC := s.purchase(visa, 2501)
+	pinMAC.TerminalID, pinMAC.PINBlock, pinMAC.MAC = macTerminal, s.pinBlock(b, s.keys.TPK, "1234", visa), make([]byte, 8)
+	pinMAC.MAC = s.macOver(b, s.keys.TAK, pinMAC)
+	chip := s.purchase(visa, 4000)
+	chip.ICC = field55(s.cardARQC(b, visa, hsm.ARQCVisaCVN10), nil)
+	for _, bc := range []struct {
+		name string
+		req  *iso8583.Message
+	}{
+		{"none", plain}, {"PIN TPK to ZPK", pin}, {"PIN DUKPT to ZPK", dukpt}, {"MAC", mac},
+		{"PIN and MAC", pinMAC}, {"EMV ARQC", chip},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			is := s.e.issuers["alpha"]
+			b.ReportAllocs()
+			for b.Loop() {
+				fwd := *bc.req
+				if code := s.e.secure(ctx, bc.req, &fwd, is); code != "" {
+					b.Fatalf("answered %s", code)
+				}
+			}
+		})
+	}
+}
