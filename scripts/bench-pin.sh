@@ -4,6 +4,8 @@
 # protocol against a `cardswitch hsm` process.
 #
 #   scripts/bench-pin.sh [duration] [rate] [concurrency]     (defaults 20s 1000 64)
+#   ROUNDS=3 scripts/bench-pin.sh ...    no-pin and pin alternate ROUNDS times (default 1), so that
+#                                        a busy neighbour on the machine weighs on both alike
 #
 # Fresh test keys under the public test LMK (go run ./scripts/testkeys); two issuer simulators
 # that check every PIN under their ZPK (--zpk, PIN 1234) and, in the MAC variant, every request's
@@ -24,6 +26,7 @@ DUR=${1:-20s}
 RATE=${2:-1000}
 CONC=${3:-64}
 BASE=${BASE:-21000}
+ROUNDS=${ROUNDS:-1}
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
@@ -142,8 +145,10 @@ for mode in soft payshield; do
   fi
   start_sims 0
   start_switch "$mode" 0
-  variant "$mode" "$HSMPID" no-pin
-  variant "$mode" "$HSMPID" pin --pin-share 100
+  for _ in $(seq 1 "$ROUNDS"); do
+    variant "$mode" "$HSMPID" no-pin
+    variant "$mode" "$HSMPID" pin --pin-share 100
+  done
   stop_pids "$SW" "${SIMS[@]}"
   start_sims 1
   start_switch "$mode" 1
