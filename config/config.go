@@ -220,6 +220,24 @@ type Ledger struct {
 	BatchMax int `yaml:"batch_max"`
 	// HoldTimeout is how long an authorization hold stays pending before it expires. Default 168h.
 	HoldTimeout time.Duration `yaml:"hold_timeout"`
+	// Cutover is the time of day (UTC, "HH:MM") at which the business day is closed and settled;
+	// "off" disables the schedule (`cardswitch ledger cutover` still does it by hand). Default "00:00".
+	Cutover string `yaml:"cutover"`
+	// SettlementDir receives each scheduled cutover's settlement report as <day>.json and <day>.csv.
+	// Default "<data_dir>/settlement".
+	SettlementDir string `yaml:"settlement_dir"`
+}
+
+// CutoverAt returns the cutover's time of day after midnight, and false when the schedule is off.
+func (l Ledger) CutoverAt() (time.Duration, bool) {
+	if l.Cutover == "off" {
+		return 0, false
+	}
+	t, err := time.Parse("15:04", l.Cutover)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
 }
 
 // Log configures logging.

@@ -92,6 +92,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"database url", "ledger:\n  database_url: mysql://x\n", "ledger.database_url"},
 		{"node id", "node_id: \"ab\"\n", "node_id"},
 		{"log level", "log:\n  level: loud\n", "log.level"},
+		{"cutover", "ledger:\n  cutover: \"25:00\"\n", "ledger.cutover"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // Defaults (CONTRACT §6), named so that documentation and code agree.
 const (
@@ -128,6 +131,8 @@ func (c *Config) applyDefaults() {
 	str(&c.Ledger.DataDir, DefaultDataDir)
 	def(&c.Ledger.BatchMax, DefaultBatchMax)
 	dur(&c.Ledger.HoldTimeout, DefaultHoldTimeout)
+	str(&c.Ledger.Cutover, "00:00")
+	str(&c.Ledger.SettlementDir, filepath.Join(c.Ledger.DataDir, "settlement"))
 	def(&c.Runtime.GCPercent, DefaultGCPercent)
 	str(&c.Log.Level, "info")
 	str(&c.Log.Format, "json")

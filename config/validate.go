@@ -305,6 +305,9 @@ func (c *Config) validateLedger() error {
 	if l.HoldTimeout <= 0 {
 		return errf("ledger.hold_timeout", "must be positive")
 	}
+	if _, on := l.CutoverAt(); !on && l.Cutover != "off" {
+		return errf("ledger.cutover", "%q must be a time of day HH:MM (UTC) or off", l.Cutover)
+	}
 	return nil
 }
 

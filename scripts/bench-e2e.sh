@@ -11,10 +11,14 @@
 #   2. fixed rate: 5,000/s open model for $duration (p50/p99 from each request's intended send time).
 # CPU per authorization = the target process's user+system CPU seconds during the saturation run
 # divided by the authorizations it answered.
+# Ports: the contract's defaults; set PORT_OFFSET (e.g. 10000) to run beside another switch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-20s}
 ISOBENCH_DIR=${2:-../shared/tools/isobench}
+OFF=${PORT_OFFSET:-0}
+ALPHA=127.0.0.1:$((9583+OFF)) BETA=127.0.0.1:$((9584+OFF)) FWD_ADDR=127.0.0.1:$((7583+OFF))
+ACQ=127.0.0.1:$((8583+OFF)) HTTP=127.0.0.1:$((8080+OFF))
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
@@ -24,13 +28,20 @@ go build -o "$WORK/cardswitch" ./cmd/cardswitch
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-"$WORK/isobench" issuer -listen 127.0.0.1:9583 & 
-"$WORK/isobench" issuer -listen 127.0.0.1:9584 &
+"$WORK/isobench" issuer -listen "$ALPHA" &
+"$WORK/isobench" issuer -listen "$BETA" &
 sleep 0.5
-"$WORK/isobench" forward -listen 127.0.0.1:7583 -issuer 127.0.0.1:9583 &
+"$WORK/isobench" forward -listen "$FWD_ADDR" -issuer "$ALPHA" &
 FWD=$!
 mkdir -p "$WORK/data"
 cat > "$WORK/bench.yaml" <<YAML
+acceptor:
+  listen: "$ACQ"
+http:
+  listen: "$HTTP"
+issuers:
+  - {name: alpha, addr: "$ALPHA", prefixes: ["4"]}
+  - {name: beta, addr: "$BETA", prefixes: ["5"]}
 ledger:
   data_dir: $WORK/data
 log:
@@ -39,10 +50,10 @@ YAML
 "$WORK/cardswitch" serve --config "$WORK/bench.yaml" 2>"$WORK/serve.log" &
 SW=$!
 for _ in $(seq 1 100); do
-  curl -fs localhost:8080/readyz >/dev/null 2>&1 && break
+  curl -fs "$HTTP/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-curl -fs localhost:8080/readyz >/dev/null
+curl -fs "$HTTP/readyz" >/dev/null
 
 run() { # name pid target
   local name=$1 pid=$2 target=$3
@@ -51,12 +62,12 @@ run() { # name pid target
   before=$(cpu_ticks "$pid")
   out=$("$WORK/isobench" load -target "$target" -conns 8 -window 32 -duration "$DUR" -prefixes 4)
   after=$(cpu_ticks "$pid")
-  answered=$(sed -E 's/.*answered=([0-9]+).*/\1/' <<<"$out")
+  answered=$(sed -E 's/.* answered=([0-9]+) .*/\1/' <<<"$out")
   echo "$name saturation: $out"
   awk -v t=$((after-before)) -v hz="$hz" -v n="$answered" -v name="$name" \
     'BEGIN { printf "%s cpu: %.1f s for %d authorizations = %.1f us/authorization\n", name, t/hz, n, (t/hz)/n*1e6 }'
   echo "$name 5000/s: $("$WORK/isobench" load -target "$target" -rate 5000 -conns 8 -duration "$DUR" -prefixes 4)"
 }
 
-run forwarder "$FWD" 127.0.0.1:7583
-run cardswitch "$SW" 127.0.0.1:8583
+run forwarder "$FWD" "$FWD_ADDR"
+run cardswitch "$SW" "$ACQ"

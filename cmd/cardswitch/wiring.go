@@ -7,9 +7,12 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -203,6 +206,11 @@ func (a *switchApp) run(ctx context.Context) error {
 		goBack("issuer-"+is.Name(), is.Run)
 	}
 	goBack("saf", a.saf.Run)
+	if at, on := a.cfg.Ledger.CutoverAt(); on {
+		sched := &ledger.CutoverSchedule{Backend: a.store, At: at, Now: a.now, Logger: a.log.Named("ledger"),
+			OnReport: func(rep *ledger.SettlementReport) { a.writeSettlement(rep) }}
+		goBack("cutover", sched.Run)
+	}
 
 	handler := httpapi.Handler(a.httpDeps())
 	web.Add(1)
@@ -450,4 +458,39 @@ type engineLedger struct {
 
 func (l engineLedger) Commit(ctx context.Context, ev ledger.Event) (ledger.Outcome, error) {
 	return l.Writer.Commit(ctx, ev)
+}
+
+// writeSettlement writes a scheduled cutover's report as <day>.json and <day>.csv in the
+// settlement directory (each file written whole, then renamed into place).
+func (a *switchApp) writeSettlement(rep *ledger.SettlementReport) {
+	dir := a.cfg.Ledger.SettlementDir
+	write := func(name string, fill func(*os.File) error) error {
+		tmp, err := os.CreateTemp(dir, "."+name+".*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		if err := fill(tmp); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	err := os.MkdirAll(dir, 0o750)
+	if err == nil {
+		err = write(rep.BusinessDay+".json", func(f *os.File) error {
+			enc := json.NewEncoder(f)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		})
+	}
+	if err == nil {
+		err = write(rep.BusinessDay+".csv", func(f *os.File) error { return rep.WriteCSV(f) })
+	}
+	if err != nil {
+		a.log.Error("settlement report not written", zap.String("business-day", rep.BusinessDay), zap.String("dir", dir), zap.Error(err))
+	}
 }
