@@ -73,3 +73,25 @@ const (
 	ProcessingPurchase = "00"
 	ProcessingRefund   = "20"
 )
+
+// Echo starts the response to m: the response MTI and the fields a response echoes (CONTRACT §2:
+// 2, 3, 4, 7, 11, 12, 13, 37, 41, 42 and 49; and 32 and 70 when the request has them). It never
+// copies 14, 35, 45, 52 or 55.
+func (m *Message) Echo() *Message {
+	return &Message{
+		MTI:                  ResponseMTI(m.MTI),
+		PAN:                  m.PAN,
+		ProcessingCode:       m.ProcessingCode,
+		Amount:               m.Amount,
+		TransmissionDateTime: m.TransmissionDateTime,
+		STAN:                 m.STAN,
+		LocalTime:            m.LocalTime,
+		LocalDate:            m.LocalDate,
+		AcquirerID:           m.AcquirerID,
+		RRN:                  m.RRN,
+		TerminalID:           m.TerminalID,
+		MerchantID:           m.MerchantID,
+		Currency:             m.Currency,
+		NetworkCode:          m.NetworkCode,
+	}
+}

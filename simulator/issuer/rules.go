@@ -92,23 +92,11 @@ func approve(req, resp *iso8583.Message) {
 	resp.ApprovalCode = ApprovalCode(req)
 }
 
-// echo starts the response with the fields every response echoes.
+// echo starts the response with the fields every response echoes, under the given MTI.
 func echo(req *iso8583.Message, mti string) *iso8583.Message {
-	return &iso8583.Message{
-		MTI:                  mti,
-		PAN:                  req.PAN,
-		ProcessingCode:       req.ProcessingCode,
-		Amount:               req.Amount,
-		TransmissionDateTime: req.TransmissionDateTime,
-		STAN:                 req.STAN,
-		LocalTime:            req.LocalTime,
-		LocalDate:            req.LocalDate,
-		AcquirerID:           req.AcquirerID,
-		RRN:                  req.RRN,
-		TerminalID:           req.TerminalID,
-		MerchantID:           req.MerchantID,
-		Currency:             req.Currency,
-	}
+	resp := req.Echo()
+	resp.MTI = mti
+	return resp
 }
 
 // approvalAlphabet is what an approval code is made of: digits and upper-case letters.

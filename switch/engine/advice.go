@@ -13,19 +13,33 @@ import (
 
 // completion handles 0220 (and 0221): the capture of an earlier 0100 hold, fully or partly.
 func (e *Engine) completion(ctx context.Context, req *iso8583.Message) *iso8583.Message {
-	return e.advice(ctx, req, kindCompletion, e.decideCompletion)
+	return e.once(ctx, req, kindCompletion, checkAdviceFormat, e.macChecked(e.decideCompletion))
 }
 
 // reversal handles 0400 and 0420 (and their repeats).
 func (e *Engine) reversal(ctx context.Context, req *iso8583.Message, kind txnKind) *iso8583.Message {
-	return e.advice(ctx, req, kind, e.decideReversal)
+	return e.once(ctx, req, kind, checkAdviceFormat, e.macChecked(e.decideReversal))
 }
 
 type decideFunc func(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message
 
-// advice runs the checks common to completions and reversals and answers duplicates.
-func (e *Engine) advice(ctx context.Context, req *iso8583.Message, kind txnKind, decide decideFunc) *iso8583.Message {
-	if code := checkAdviceFormat(req); code != "" {
+// macChecked verifies the terminal's MAC (when it has a MAC key) before decide: a completion or
+// reversal with a bad MAC is answered 63 and nothing is recorded or forwarded. (Financial
+// requests check it in secure(), with the PIN.)
+func (e *Engine) macChecked(decide decideFunc) decideFunc {
+	return func(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message {
+		if code := e.terminalMAC(ctx, req); code != "" {
+			return respond(req, code)
+		}
+		return decide(ctx, req, kind, id, now)
+	}
+}
+
+// once checks a request's format and decides it once per identity (MTI class, terminal, STAN,
+// transmission time): a retransmission gets the original decision again, waiting for it while
+// the original is in flight; the same identity with other content gets 94.
+func (e *Engine) once(ctx context.Context, req *iso8583.Message, kind txnKind, check func(*iso8583.Message) string, decide decideFunc) *iso8583.Message {
+	if code := check(req); code != "" {
 		return respond(req, code)
 	}
 	now := e.now()
@@ -35,12 +49,7 @@ func (e *Engine) advice(ctx context.Context, req *iso8583.Message, kind txnKind,
 	if seen {
 		return e.duplicate(ctx, req, entry, fp)
 	}
-	var resp *iso8583.Message
-	if code := e.terminalMAC(ctx, req); code != "" {
-		resp = respond(req, code)
-	} else {
-		resp = decide(ctx, req, kind, id, now)
-	}
+	resp := decide(ctx, req, kind, id, now)
 	e.dups.finish(entry, resp)
 	return resp
 }

@@ -13,19 +13,7 @@ import (
 
 // financial handles 0100 (authorization hold) and 0200 (purchase, refund) and their repeats.
 func (e *Engine) financial(ctx context.Context, req *iso8583.Message, kind txnKind) *iso8583.Message {
-	if code := checkFormat(req); code != "" {
-		return respond(req, code)
-	}
-	now := e.now()
-	id := transactionID(req.MTI, req.TerminalID, req.STAN, req.TransmissionDateTime)
-	fp := e.dups.fingerprint(req)
-	entry, seen := e.dups.begin(id, fp, now)
-	if seen {
-		return e.duplicate(ctx, req, entry, fp)
-	}
-	resp := e.decideFinancial(ctx, req, kind, id, now)
-	e.dups.finish(entry, resp)
-	return resp
+	return e.once(ctx, req, kind, checkFormat, e.decideFinancial)
 }
 
 // duplicate answers a retransmission: the original response when the content is the same (waiting
