@@ -85,3 +85,37 @@ func TestWriteIsParseable(t *testing.T) {
 	require.Equal(t, `{cryptogram: "U0123", check_value: "ABCDEF"}`, ConfigKey(ks.TPK))
 	require.False(t, errors.Is(err, ErrFormat))
 }
+
+// FuzzParse: a keys file is read from disk; no content makes Parse panic, and whatever it
+// accepts writes back to a file that parses to the same set.
+func FuzzParse(f *testing.F) {
+	soft := hsm.NewSoft(hsm.TestLMK())
+	ks, err := Generate(soft, "test")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := ks.Write(&b); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.String())
+	f.Add("tpk: {cryptogram: U00}\nlmk: /x\n")
+	f.Add("zak: [")
+	f.Fuzz(func(t *testing.T, file string) {
+		set, err := Parse(strings.NewReader(file))
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error %v does not wrap ErrFormat", err)
+			}
+			return
+		}
+		var out bytes.Buffer
+		if err := set.Write(&out); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse(&out)
+		if err != nil || back != set {
+			t.Fatalf("written set does not read back: %v", err)
+		}
+	})
+}
