@@ -27,7 +27,6 @@ func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issu
 	if code := e.terminalMAC(ctx, req); code != "" {
 		return code
 	}
-	t := e.terminals[req.TerminalID]
 	if is.EMV != nil && req.ICC != "" {
 		if code := e.verifyARQC(ctx, req, is.EMV); code != "" {
 			return code
@@ -36,6 +35,7 @@ func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issu
 	if req.PINBlock == nil {
 		return ""
 	}
+	t := e.terminals[req.TerminalID]
 	if e.hsm == nil || t == nil || t.PINKey.Cryptogram == "" || is.ZPK.Cryptogram == "" {
 		e.metrics.securityFailures.WithLabelValues("pin_no_key").Inc()
 		return iso8583.RCSecurityViolation
