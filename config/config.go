@@ -183,7 +183,7 @@ type Terminal struct {
 	// TPK is the terminal PIN key; BDK and PIN blocks with a KSN in field 62 mean DUKPT instead.
 	TPK Key `yaml:"tpk"`
 	BDK Key `yaml:"bdk"`
-	// PINFormat is the ISO 9564 format of the terminal's PIN blocks: 0 (default), 1, 3 or 4.
+	// PINFormat is the ISO 9564 format of the terminal's PIN blocks: 0 (default), 1 or 3.
 	PINFormat int `yaml:"pin_format"`
 	// MACKey, when set, makes the switch verify field 64/128 on every request from the terminal.
 	MACKey Key `yaml:"mac_key"`

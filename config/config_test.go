@@ -92,6 +92,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"database url", "ledger:\n  database_url: mysql://x\n", "ledger.database_url"},
 		{"node id", "node_id: \"ab\"\n", "node_id"},
 		{"log level", "log:\n  level: loud\n", "log.level"},
+		{"pin format 4", "terminals:\n  - {id: TERM0001, pin_format: 4}\n", "terminals[0].pin_format"},
 		{"cutover", "ledger:\n  cutover: \"25:00\"\n", "ledger.cutover"},
 	}
 	for _, tc := range cases {

@@ -250,9 +250,10 @@ func (c *Config) validateTerminals() error {
 			return errf(key+".merchant", "%q is not a configured merchant", t.Merchant)
 		}
 		switch t.PINFormat {
-		case 0, 1, 3, 4:
+		case 0, 1, 3:
 		default:
-			return errf(key+".pin_format", "%d must be 0, 1, 3 or 4", t.PINFormat)
+			// Format 4 is AES: the HSM's variant LMK holds no AES keys to translate it with.
+			return errf(key+".pin_format", "%d must be 0, 1 or 3 (ISO 9564 formats the HSM translates)", t.PINFormat)
 		}
 		if !t.TPK.IsZero() && !t.BDK.IsZero() {
 			return errf(key+".bdk", "a terminal has a TPK or a DUKPT BDK, not both")
