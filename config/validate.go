@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/cardswitch/cardswitch/iso8583"
 )
 
 // Error is a configuration error that names its key, e.g. `issuers[1].addr: "x" must be host:port`.
@@ -360,14 +362,4 @@ func framing(key, v string) error {
 	return errf(key, "%q must be binary2, ascii4 or bcd2", v)
 }
 
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func digits(s string) bool { return iso8583.IsDigits(s) }

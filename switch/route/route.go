@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/cardswitch/cardswitch/iso8583"
 )
 
 // Prefix length limits (CONTRACT §4).
@@ -33,7 +35,7 @@ type Table struct {
 func New(entries []Entry) (*Table, error) {
 	t := &Table{}
 	for _, e := range entries {
-		if n := len(e.Prefix); n < PrefixLenMin || n > PrefixLenMax || !digits(e.Prefix) {
+		if n := len(e.Prefix); n < PrefixLenMin || n > PrefixLenMax || !iso8583.IsDigits(e.Prefix) {
 			return nil, fmt.Errorf("prefix %q must be %d to %d digits", e.Prefix, PrefixLenMin, PrefixLenMax)
 		}
 		if e.Issuer == "" {
@@ -65,13 +67,4 @@ func (t *Table) Route(pan string) (string, error) {
 		}
 	}
 	return "", ErrNoRoute
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
