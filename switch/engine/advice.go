@@ -55,12 +55,9 @@ func (e *Engine) once(ctx context.Context, req *iso8583.Message, kind txnKind, c
 }
 
 func (e *Engine) decideCompletion(ctx context.Context, req *iso8583.Message, _ txnKind, id string, now time.Time) *iso8583.Message {
-	m := e.merchants[req.MerchantID]
-	if m == nil || !e.terminalMayServe(req.TerminalID, m.ID) {
-		return respond(req, iso8583.RCUnknownMerchant)
-	}
-	if m.Allowed&TxnCompletion == 0 {
-		return respond(req, iso8583.RCInvalidTransaction)
+	m, code := e.merchantFor(req, TxnCompletion)
+	if code != "" {
+		return respond(req, code)
 	}
 	amount, err := iso8583.ParseAmount(req.Amount)
 	if err != nil || amount <= 0 {
@@ -78,22 +75,13 @@ func (e *Engine) decideCompletion(ctx context.Context, req *iso8583.Message, _ t
 	}
 	ev := adviceEvent(req, id, ledger.Capture, orig, m, now)
 	ev.Amount = amount
-	code := e.commitAdvice(ctx, ev)
-	if code == iso8583.RCApproved {
-		e.forward(ctx, orig.Issuer, adviceForIssuer(req, orig))
-	}
-	resp := respond(req, code)
-	resp.RRN = orig.RRN
-	return resp
+	return e.recordAdvice(ctx, req, ev, orig)
 }
 
 func (e *Engine) decideReversal(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message {
-	m := e.merchants[req.MerchantID]
-	if m == nil || !e.terminalMayServe(req.TerminalID, m.ID) {
-		return respond(req, iso8583.RCUnknownMerchant)
-	}
-	if m.Allowed&TxnReversal == 0 {
-		return respond(req, iso8583.RCInvalidTransaction)
+	m, code := e.merchantFor(req, TxnReversal)
+	if code != "" {
+		return respond(req, code)
 	}
 	if _, err := iso8583.ParseAmount(req.Amount); err != nil {
 		return respond(req, iso8583.RCInvalidAmount)
@@ -113,7 +101,25 @@ func (e *Engine) decideReversal(ctx context.Context, req *iso8583.Message, kind 
 		}
 		return respond(req, iso8583.RCOriginalNotFound)
 	}
-	ev := adviceEvent(req, id, ledger.Reverse, orig, m, now)
+	return e.recordAdvice(ctx, req, adviceEvent(req, id, ledger.Reverse, orig, m, now), orig)
+}
+
+// merchantFor returns the request's merchant when it exists, the terminal may serve it and it may
+// do txn; otherwise the response code (03 or 12).
+func (e *Engine) merchantFor(req *iso8583.Message, txn TxnSet) (*Merchant, string) {
+	m := e.merchants[req.MerchantID]
+	switch {
+	case m == nil || !e.terminalMayServe(req.TerminalID, m.ID):
+		return nil, iso8583.RCUnknownMerchant
+	case m.Allowed&txn == 0:
+		return nil, iso8583.RCInvalidTransaction
+	}
+	return m, ""
+}
+
+// recordAdvice has the ledger hold a completion or reversal of orig, forwards it to orig's issuer
+// when it moved money the issuer approved, and answers with orig's RRN.
+func (e *Engine) recordAdvice(ctx context.Context, req *iso8583.Message, ev ledger.Event, orig *ledger.Transaction) *iso8583.Message {
 	code := e.commitAdvice(ctx, ev)
 	if code == iso8583.RCApproved && orig.ResponseCode == iso8583.RCApproved {
 		e.forward(ctx, orig.Issuer, adviceForIssuer(req, orig))
