@@ -7,7 +7,7 @@
 # Starts two isobench issuers (127.0.0.1:9583, :9584), the isobench forwarder (:7583) and
 # `cardswitch serve` (default topology; the ledger is the embedded store in a temporary directory
 # unless CARDSWITCH_DATABASE_URL is set), then for each target:
-#   1. saturation: closed model, 8 connections x 32 outstanding, for $duration;
+#   1. saturation: closed model, 8 connections x $WINDOW outstanding (default 32), for $duration;
 #   2. fixed rate: 5,000/s open model for $duration (p50/p99 from each request's intended send time).
 # CPU per authorization = the target process's user+system CPU seconds during the saturation run
 # divided by the authorizations it answered.
@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 DUR=${1:-20s}
 ISOBENCH_DIR=${2:-../shared/tools/isobench}
 OFF=${PORT_OFFSET:-0}
+WINDOW=${WINDOW:-32}
 ALPHA=127.0.0.1:$((9583+OFF)) BETA=127.0.0.1:$((9584+OFF)) FWD_ADDR=127.0.0.1:$((7583+OFF))
 ACQ=127.0.0.1:$((8583+OFF)) HTTP=127.0.0.1:$((8080+OFF))
 WORK=$(mktemp -d)
@@ -58,9 +59,9 @@ curl -fs "$HTTP/readyz" >/dev/null
 run() { # name pid target
   local name=$1 pid=$2 target=$3
   local before after out answered
-  "$WORK/isobench" load -target "$target" -conns 8 -window 32 -duration 3s -prefixes 4 >/dev/null # warm-up
+  "$WORK/isobench" load -target "$target" -conns 8 -window "$WINDOW" -duration 3s -prefixes 4 >/dev/null # warm-up
   before=$(cpu_ticks "$pid")
-  out=$("$WORK/isobench" load -target "$target" -conns 8 -window 32 -duration "$DUR" -prefixes 4)
+  out=$("$WORK/isobench" load -target "$target" -conns 8 -window "$WINDOW" -duration "$DUR" -prefixes 4)
   after=$(cpu_ticks "$pid")
   answered=$(sed -E 's/.* answered=([0-9]+) .*/\1/' <<<"$out")
   echo "$name saturation: $out"
