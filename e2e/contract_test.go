@@ -259,3 +259,17 @@ func (p *persistentT) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, 
 
 // Failed reports failures of the package run; the shared system's logs are printed then.
 func (p *persistentT) Failed() bool { return packageFailed }
+
+func TestContractRefunds(t *testing.T) {
+	s := contractSystem(t)
+	tm := dialTerminal(t, s.acquirer, "E2EREFN1")
+	require.Equal(t, "00", tm.roundTrip(tm.request("0200", visa, 20001)).ResponseCode)
+	refund := tm.request("0200", visa, 5000)
+	refund.ProcessingCode = "200000"
+	resp := tm.roundTrip(refund)
+	require.Equal(t, "00", resp.ResponseCode)
+	require.Len(t, resp.ApprovalCode, 6)
+	huge := tm.request("0200", visa, 900_000_000_000)
+	huge.ProcessingCode = "200000"
+	require.Equal(t, "13", tm.roundTrip(huge).ResponseCode, "a refund over what the merchant is owed")
+}

@@ -465,3 +465,18 @@ func TestDupCacheIsBounded(t *testing.T) {
 	_, seen = c.begin("k9999", 1, testNow.Add(2*time.Hour))
 	require.False(t, seen, "an entry older than the window is forgotten")
 }
+
+func TestRefundOverWhatTheMerchantIsOwed(t *testing.T) {
+	v := newEnv(t, nil)
+	require.Equal(t, "00", v.handle(v.purchase(visa, 10001)).ResponseCode)
+	refund := v.purchase(visa, 5000)
+	refund.ProcessingCode = "200000"
+	require.Equal(t, "00", v.handle(refund).ResponseCode)
+	tooMuch := v.purchase(visa, 5002)
+	tooMuch.ProcessingCode = "200000"
+	resp := v.handle(tooMuch)
+	require.Equal(t, "13", resp.ResponseCode, "a refund over the merchant's payable is over its limit, not a malfunction")
+	fwd := v.fwd.all()
+	require.Len(t, fwd, 1, "the issuer's approval of the refund is reversed")
+	require.Equal(t, "0400", fwd[0].MTI)
+}

@@ -66,11 +66,13 @@ type fakeLedger struct {
 	order    []string
 	reversed map[string]bool
 	captured map[string]bool
+	payable  map[string]int64 // what the merchant is owed, from purchases and refunds
 	fail     atomic.Bool
 }
 
 func newFakeLedger() *fakeLedger {
-	return &fakeLedger{byID: map[string]*ledger.Transaction{}, reversed: map[string]bool{}, captured: map[string]bool{}}
+	return &fakeLedger{byID: map[string]*ledger.Transaction{}, reversed: map[string]bool{}, captured: map[string]bool{},
+		payable: map[string]int64{}}
 }
 
 func (l *fakeLedger) Commit(_ context.Context, ev ledger.Event) (ledger.Outcome, error) {
@@ -100,6 +102,13 @@ func (l *fakeLedger) Commit(_ context.Context, ev ledger.Event) (ledger.Outcome,
 			return reject(ledger.ErrCaptureExceedsHold)
 		}
 		l.captured[orig.ID] = true
+	case ledger.Refund:
+		if ev.Amount > l.payable[ev.Payee.ID] {
+			return reject(ledger.ErrExceedsCredits)
+		}
+		l.payable[ev.Payee.ID] -= ev.Amount
+	case ledger.Purchase:
+		l.payable[ev.Payee.ID] += ev.Amount
 	case ledger.Reverse:
 		orig := l.byID[ev.OriginalID]
 		switch {

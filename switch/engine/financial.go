@@ -115,12 +115,19 @@ func (e *Engine) ledgerFailed(ctx context.Context, req *iso8583.Message, is *Iss
 	switch {
 	case errors.Is(err, ledger.ErrEventConflict):
 		code = iso8583.RCDuplicate
-	case errors.As(err, &rej) && errors.Is(err, ledger.ErrAmountNotAboveFee):
+	case errors.As(err, &rej) && (errors.Is(err, ledger.ErrAmountNotAboveFee) || errors.Is(err, ledger.ErrExceedsCredits)):
+		// An amount the ledger refuses: not above an agency's convenience fee, or a refund larger
+		// than what the acquirer owes the merchant. Over the merchant's limit, not a malfunction.
 		code = iso8583.RCInvalidAmount
 	}
-	e.metrics.ledgerFailures.Inc()
-	e.log.Error("ledger did not hold the decision", zap.String("id", ev.ID), zap.String("rrn", ev.RRN),
-		zap.String("pan", ev.MaskedPAN), zap.String("decision", ev.ResponseCode), zap.Error(err))
+	if code == iso8583.RCSystemMalfunction {
+		e.metrics.ledgerFailures.Inc()
+		e.log.Error("ledger did not hold the decision", zap.String("id", ev.ID), zap.String("rrn", ev.RRN),
+			zap.String("pan", ev.MaskedPAN), zap.String("decision", ev.ResponseCode), zap.Error(err))
+	} else {
+		e.log.Info("ledger refused the decision", zap.String("id", ev.ID), zap.String("rrn", ev.RRN),
+			zap.String("response-code", code), zap.Error(err))
+	}
 	if ev.ResponseCode == iso8583.RCApproved && ev.Kind != ledger.Decline {
 		e.forward(ctx, is.Name, reversalOf(fwd))
 	}
