@@ -42,7 +42,7 @@ var responseCodes = [responseCodeTableSize]ResponseCode{
 	{RCUnknownMerchant, "unknown_merchant", "field 42 is not a configured merchant", false, true},
 	{RCDoNotHonor, "do_not_honor", "issuer declined", false, false},
 	{RCInvalidTransaction, "invalid_transaction", "unsupported MTI or processing code for this merchant", false, true},
-	{RCInvalidAmount, "invalid_amount", "zero, negative, not numeric, or over the merchant's limit", false, true},
+	{RCInvalidAmount, "invalid_amount", "zero, not numeric, over the merchant's limit, not above an agency's convenience fee, a capture above its hold, or a refund over what the merchant is owed", false, true},
 	{RCInvalidCard, "invalid_card_number", "PAN fails Luhn or has the wrong length", false, true},
 	{RCNoSuchIssuer, "no_such_issuer", "no route for the PAN", false, true},
 	{RCOriginalNotFound, "original_not_found", "a 0220 or 0400 whose original is unknown", false, true},
