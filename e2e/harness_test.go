@@ -187,6 +187,7 @@ type system struct {
 type systemOpts struct {
 	databaseURL string
 	extraYAML   string
+	acceptorTLS [2]string // certificate and key files: TLS on the acquirer listener
 }
 
 func startSystem(t testing.TB, o systemOpts) *system {
@@ -199,6 +200,8 @@ func startSystem(t testing.TB, o systemOpts) *system {
 	waitTCP(t, s.beta)
 	cfg := fmt.Sprintf(`acceptor:
   listen: %q
+  tls_cert: %q
+  tls_key: %q
 http:
   listen: %q
 issuers:
@@ -209,7 +212,7 @@ ledger:
   database_url: %q
 log:
   level: debug
-%s`, s.acquirer, s.http, s.alpha, s.beta, s.dataDir, o.databaseURL, o.extraYAML)
+%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.alpha, s.beta, s.dataDir, o.databaseURL, o.extraYAML)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	s.serveArgs = []string{"serve", "--config", path}
