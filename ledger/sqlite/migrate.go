@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -49,35 +50,47 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	w, err := s.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate ledger schema: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ledger_schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+	defer s.release(w)
+	applied, err := migrate(ctx, w.conn, ms)
+	if err == nil {
+		err = w.commit(ctx)
+	} else {
+		w.rollback()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("migrate ledger schema: %w", err)
+	}
+	return applied, nil
+}
+
+// migrate applies, inside the caller's transaction, the migrations c lacks. Migrations run once:
+// they do not go through the statement cache.
+func migrate(ctx context.Context, c *sql.Conn, ms []migration) ([]int, error) {
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ledger_schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return nil, err
 	}
 	var applied []int
 	for _, m := range ms {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ledger_schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-			return nil, fmt.Errorf("migrate ledger schema: %w", err)
+		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM ledger_schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+			return nil, err
 		}
 		if n > 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		if _, err := c.ExecContext(ctx, m.sql); err != nil {
 			return nil, fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := c.ExecContext(ctx, `INSERT INTO ledger_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, time.Now().UnixNano()); err != nil {
-			return nil, fmt.Errorf("migrate ledger schema: %w", err)
+			return nil, err
 		}
 		applied = append(applied, m.version)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("migrate ledger schema: %w", err)
 	}
 	return applied, nil
 }

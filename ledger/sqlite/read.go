@@ -11,21 +11,30 @@ import (
 // maxRelated bounds the related events listed with a transaction.
 const maxRelated = 100
 
+// The read API's lookups, each an index search (TestQueryPlans).
+const (
+	transactionQuery      = `SELECT ` + journalColumns + ` FROM ledger_transactions WHERE id = ?`
+	transactionByRRNQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions WHERE rrn = ? AND rrn <> ''
+		ORDER BY original_id <> '', at, id LIMIT 1`
+	latestByTerminalSTANQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions
+		WHERE terminal = ? AND stan = ? AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`
+	relatedQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions
+		WHERE original_id = ? AND original_id <> '' ORDER BY at, id LIMIT ?`
+)
+
 // Transaction returns the journaled transaction id with its status and transfers.
 func (s *Store) Transaction(ctx context.Context, id string) (*ledger.Transaction, error) {
-	return s.one(ctx, false, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = ?`, id)
+	return s.one(ctx, false, transactionQuery, id)
 }
 
 // TransactionByRRN returns the original transaction carrying rrn (for /v1/transactions/{rrn}).
 func (s *Store) TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error) {
-	return s.one(ctx, true, `SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = ? AND rrn <> ''
-		ORDER BY original_id <> '', at, id LIMIT 1`, rrn)
+	return s.one(ctx, true, transactionByRRNQuery, rrn)
 }
 
 // LatestByTerminalSTAN returns a terminal's latest transaction with a STAN.
 func (s *Store) LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error) {
-	return s.one(ctx, false, `SELECT `+journalColumns+` FROM ledger_transactions
-		WHERE terminal = ? AND stan = ? AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`, terminal, stan)
+	return s.one(ctx, false, latestByTerminalSTANQuery, terminal, stan)
 }
 
 // one returns the transaction query finds, described; with related, also the later events that
@@ -46,8 +55,7 @@ func (s *Store) one(ctx context.Context, withRelated bool, query string, args ..
 	if !withRelated {
 		return t, nil
 	}
-	related, err := scanTransactions(s.read.QueryContext(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
-		WHERE original_id = ? AND original_id <> '' ORDER BY at, id LIMIT ?`, t.ID, maxRelated))
+	related, err := scanTransactions(s.read.QueryContext(ctx, relatedQuery, t.ID, maxRelated))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,28 @@ const transferColumns = `id, debit_account_id, credit_account_id, amount, curren
 const journalColumns = `id, kind, original_id, target_id, currency, amount, fee, convenience_fee, payee_kind,
 	payee_id, issuer, payment_ref, rrn, stan, terminal, mti, masked_pan, response_code, approval_code, at,
 	business_day, hold_expires_at, rejection`
+
+// The batch's lookups. Lists go as one JSON parameter (see jsonArray); each lookup is an index
+// search per element (TestQueryPlans).
+const (
+	accountsByIDQuery = `SELECT id, name, currency, flags FROM ledger_accounts
+		WHERE id IN (SELECT value FROM json_each(?))`
+	accountsByKeyQuery = `SELECT a.id, a.name, a.currency, a.flags FROM ledger_accounts a
+		JOIN json_each(?) k ON a.name = json_extract(k.value, '$.Name') AND a.currency = json_extract(k.value, '$.Currency')`
+	accountInsert = `INSERT INTO ledger_accounts (name, currency, flags, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (name, currency) DO NOTHING`
+	transactionsByIDQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions
+		WHERE id IN (SELECT value FROM json_each(?))`
+	transfersByIDQuery = `SELECT ` + transferColumns + ` FROM ledger_transfers
+		WHERE id IN (SELECT unhex(value) FROM json_each(?))`
+	postsQuery = `SELECT ` + transferColumns + ` FROM ledger_transfers
+		WHERE pending_id IN (SELECT unhex(value) FROM json_each(?)) AND pending_id IS NOT NULL AND state <> 6`
+	// duePendingQuery goes in the order of the partial index of pending transfers, earliest
+	// timeout first, so that the sweep reads only due rows: ordered by id, SQLite would rather
+	// walk the whole id index to skip the sort.
+	duePendingQuery = `SELECT ` + transferColumns + ` FROM ledger_transfers
+		WHERE state = 2 AND timeout_at <= ? ORDER BY timeout_at LIMIT ?`
+)
 
 // jsonArray passes a list as one parameter, read back with json_each: no limit on its length.
 func jsonArray(v any) string {
@@ -119,8 +142,7 @@ func scanTransactions(rows *sql.Rows, err error) ([]*ledger.Transaction, error) 
 }
 
 func (r reader) AccountsByID(ctx context.Context, ids []int64) ([]ledger.AccountInfo, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT id, name, currency, flags FROM ledger_accounts
-		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids))
+	rows, err := r.q.QueryContext(ctx, accountsByIDQuery, jsonArray(ids))
 	return scanAccountInfos(rows, err)
 }
 
@@ -143,28 +165,26 @@ func scanAccountInfos(rows *sql.Rows, err error) ([]ledger.AccountInfo, error) {
 }
 
 func (r reader) Transactions(ctx context.Context, ids []string) ([]*ledger.Transaction, error) {
-	return scanTransactions(r.q.QueryContext(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
-		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids)))
+	return scanTransactions(r.q.QueryContext(ctx, transactionsByIDQuery, jsonArray(ids)))
 }
 
 // Transfers implements ledger.BatchTx; SQLite's write transaction already excludes every other
 // writer, so lock needs nothing more.
 func (r reader) Transfers(ctx context.Context, ids []ledger.TransferID, _ bool) ([]*ledger.TransferRecord, error) {
-	return scanTransfers(r.q.QueryContext(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
-		WHERE id IN (SELECT unhex(value) FROM json_each(?))`, hexIDs(ids)))
+	return scanTransfers(r.q.QueryContext(ctx, transfersByIDQuery, hexIDs(ids)))
 }
 
 func (r reader) Posts(ctx context.Context, pendingIDs []ledger.TransferID) ([]*ledger.TransferRecord, error) {
-	return scanTransfers(r.q.QueryContext(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
-		WHERE pending_id IN (SELECT unhex(value) FROM json_each(?)) AND pending_id IS NOT NULL AND state <> 6`,
-		hexIDs(pendingIDs)))
+	return scanTransfers(r.q.QueryContext(ctx, postsQuery, hexIDs(pendingIDs)))
 }
 
-// batchTx is one ledger transaction (BEGIN IMMEDIATE).
+// batchTx is one ledger transaction (BEGIN IMMEDIATE) on the store's write connection.
 type batchTx struct {
 	reader
-	tx   *sql.Tx
+	w    *writeConn
+	s    *Store
 	day  string
+	args []any // the multi-row statements' arguments, reused from chunk to chunk
 	done bool
 }
 
@@ -172,36 +192,28 @@ func (b *batchTx) BusinessDay(context.Context) (string, error) { return b.day, n
 
 func (b *batchTx) EnsureAccounts(ctx context.Context, keys []ledger.AccountKey) ([]ledger.AccountInfo, error) {
 	now := time.Now().UnixNano()
-	stmt, err := b.tx.PrepareContext(ctx, `INSERT INTO ledger_accounts (name, currency, flags, created_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (name, currency) DO NOTHING`)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer stmt.Close()
 	type key struct{ Name, Currency string }
 	list := make([]key, len(keys))
 	for i, k := range keys {
-		if _, err := stmt.ExecContext(ctx, k.Name, k.Currency, int64(ledger.FlagsFor(k.Name)), now); err != nil {
+		if _, err := b.w.ExecContext(ctx, accountInsert, k.Name, k.Currency, int64(ledger.FlagsFor(k.Name)), now); err != nil {
 			return nil, mapErr(err)
 		}
 		list[i] = key(k)
 	}
-	out, err := scanAccountInfos(b.tx.QueryContext(ctx, `SELECT a.id, a.name, a.currency, a.flags FROM ledger_accounts a
-		JOIN json_each(?) k ON a.name = json_extract(k.value, '$.Name') AND a.currency = json_extract(k.value, '$.Currency')`,
-		jsonArray(list)))
+	out, err := scanAccountInfos(b.w.QueryContext(ctx, accountsByKeyQuery, jsonArray(list)))
 	if err == nil && len(out) != len(keys) {
 		err = fmt.Errorf("ensure accounts: %d of %d found", len(out), len(keys))
 	}
 	return out, err
 }
 
+// DuePending implements ledger.BatchTx, earliest timeout first (see duePendingQuery).
 func (b *batchTx) DuePending(ctx context.Context, now time.Time, limit int) ([]*ledger.TransferRecord, error) {
-	return scanTransfers(b.tx.QueryContext(ctx, `SELECT `+transferColumns+` FROM ledger_transfers
-		WHERE state = 2 AND timeout_at <= ? ORDER BY id LIMIT ?`, now.UnixNano(), limit))
+	return scanTransfers(b.w.QueryContext(ctx, duePendingQuery, now.UnixNano(), limit))
 }
 
 func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at time.Time) error {
-	res, err := b.tx.ExecContext(ctx, `UPDATE ledger_business_days SET closed_at = ? WHERE day = ? AND closed_at IS NULL`,
+	res, err := b.w.ExecContext(ctx, `UPDATE ledger_business_days SET closed_at = ? WHERE day = ? AND closed_at IS NULL`,
 		at.UnixNano(), day)
 	if err != nil {
 		return mapErr(err)
@@ -209,13 +221,19 @@ func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at tim
 	if n, _ := res.RowsAffected(); n != 1 {
 		return fmt.Errorf("close business day %s: %w", day, ledger.ErrBusinessDayClosed)
 	}
-	_, err = b.tx.ExecContext(ctx, `INSERT INTO ledger_business_days (day, opened_at) VALUES (?, ?)`, next, at.UnixNano())
+	// The new day's transfers are the rows written from now on (see migration 0002).
+	_, err = b.w.ExecContext(ctx, `INSERT INTO ledger_business_days (day, opened_at, first_transfer_seq)
+		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM ledger_transfers))`, next, at.UnixNano())
 	return mapErr(err)
 }
 
-func (b *batchTx) Commit(context.Context) error {
+func (b *batchTx) Commit(ctx context.Context) error {
+	if b.done {
+		return errors.New("ledger sqlite: commit of an ended batch")
+	}
 	b.done = true
-	return mapErr(b.tx.Commit())
+	defer b.s.release(b.w)
+	return mapErr(b.w.commit(ctx))
 }
 
 func (b *batchTx) Rollback(context.Context) error {
@@ -223,7 +241,9 @@ func (b *batchTx) Rollback(context.Context) error {
 		return nil
 	}
 	b.done = true
-	return b.tx.Rollback()
+	b.w.rollback()
+	b.s.release(b.w)
+	return nil
 }
 
 var _ ledger.BatchTx = (*batchTx)(nil)
