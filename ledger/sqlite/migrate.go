@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -55,7 +54,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		return nil, fmt.Errorf("migrate ledger schema: %w", err)
 	}
 	defer s.release(w)
-	applied, err := migrate(ctx, w.conn, ms)
+	applied, err := migrate(ctx, w, ms)
 	if err == nil {
 		err = w.commit(ctx)
 	} else {
@@ -67,26 +66,27 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	return applied, nil
 }
 
-// migrate applies, inside the caller's transaction, the migrations c lacks. Migrations run once:
+// migrate applies, inside w's transaction, the migrations the file lacks. Migrations run once:
 // they do not go through the statement cache.
-func migrate(ctx context.Context, c *sql.Conn, ms []migration) ([]int, error) {
-	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ledger_schema_migrations (
+func migrate(ctx context.Context, w *writeConn, ms []migration) ([]int, error) {
+	if err := w.script(`CREATE TABLE IF NOT EXISTS ledger_schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return nil, err
 	}
 	var applied []int
 	for _, m := range ms {
 		var n int
-		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM ledger_schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+		if err := w.queryRow(ctx, `SELECT count(*) FROM ledger_schema_migrations WHERE version = ?`,
+			[]any{m.version}, &n); err != nil {
 			return nil, err
 		}
 		if n > 0 {
 			continue
 		}
-		if _, err := c.ExecContext(ctx, m.sql); err != nil {
+		if err := w.script(m.sql); err != nil {
 			return nil, fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := c.ExecContext(ctx, `INSERT INTO ledger_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := w.ExecContext(ctx, `INSERT INTO ledger_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, time.Now().UnixNano()); err != nil {
 			return nil, err
 		}

@@ -48,7 +48,7 @@ func (s *Store) one(ctx context.Context, withRelated bool, query string, args ..
 		return nil, ledger.ErrNotFound
 	}
 	t := found[0]
-	r := reader{q: s.read}
+	r := reader{q: readPool{s.read}}
 	if err := ledger.Describe(ctx, r, t); err != nil {
 		return nil, err
 	}
@@ -73,7 +73,10 @@ func (s *Store) Balances(ctx context.Context) ([]ledger.AccountBalance, error) {
 	return balancesFrom(ctx, s.read)
 }
 
-func balancesFrom(ctx context.Context, q querier) ([]ledger.AccountBalance, error) {
+// balancesFrom reads the balances with q: the read pool, or Verify's read transaction.
+func balancesFrom(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) ([]ledger.AccountBalance, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, name, currency, flags, debits_pending, debits_posted,
 		credits_pending, credits_posted FROM ledger_accounts ORDER BY currency, name`)
 	if err != nil {

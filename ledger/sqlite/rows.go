@@ -84,7 +84,7 @@ func nullID(id ledger.TransferID) any {
 	return id[:]
 }
 
-func scanTransfers(rows *sql.Rows, err error) ([]*ledger.TransferRecord, error) {
+func scanTransfers(rows rowSource, err error) ([]*ledger.TransferRecord, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -111,7 +111,7 @@ func scanTransfers(rows *sql.Rows, err error) ([]*ledger.TransferRecord, error) 
 	return out, mapErr(rows.Err())
 }
 
-func scanTransactions(rows *sql.Rows, err error) ([]*ledger.Transaction, error) {
+func scanTransactions(rows rowSource, err error) ([]*ledger.Transaction, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -146,7 +146,7 @@ func (r reader) AccountsByID(ctx context.Context, ids []int64) ([]ledger.Account
 	return scanAccountInfos(rows, err)
 }
 
-func scanAccountInfos(rows *sql.Rows, err error) ([]ledger.AccountInfo, error) {
+func scanAccountInfos(rows rowSource, err error) ([]ledger.AccountInfo, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -213,12 +213,12 @@ func (b *batchTx) DuePending(ctx context.Context, now time.Time, limit int) ([]*
 }
 
 func (b *batchTx) CloseBusinessDay(ctx context.Context, day, next string, at time.Time) error {
-	res, err := b.w.ExecContext(ctx, `UPDATE ledger_business_days SET closed_at = ? WHERE day = ? AND closed_at IS NULL`,
+	n, err := b.w.ExecContext(ctx, `UPDATE ledger_business_days SET closed_at = ? WHERE day = ? AND closed_at IS NULL`,
 		at.UnixNano(), day)
 	if err != nil {
 		return mapErr(err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		return fmt.Errorf("close business day %s: %w", day, ledger.ErrBusinessDayClosed)
 	}
 	// The new day's transfers are the rows written from now on (see migration 0002).

@@ -40,8 +40,8 @@ const (
 func (b *batchTx) dayRange(ctx context.Context, day string) ([]any, error) {
 	var first int64
 	var next sql.NullInt64
-	err := b.w.QueryRowContext(ctx, `SELECT d.first_transfer_seq, (SELECT min(n.first_transfer_seq)
-		FROM ledger_business_days n WHERE n.day > d.day) FROM ledger_business_days d WHERE d.day = ?`, day).Scan(&first, &next)
+	err := b.w.queryRow(ctx, `SELECT d.first_transfer_seq, (SELECT min(n.first_transfer_seq)
+		FROM ledger_business_days n WHERE n.day > d.day) FROM ledger_business_days d WHERE d.day = ?`, []any{day}, &first, &next)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		first, next = 0, sql.NullInt64{Valid: true}

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	sqlite "modernc.org/sqlite"
+	_ "modernc.org/sqlite" // the read connections' database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/cardswitch/cardswitch/ledger"
@@ -43,9 +43,12 @@ const (
 
 // Connection settings (PRAGMAs), per connection unless said otherwise.
 const (
-	// writeCacheKiB is the write connection's page cache: the B-tree pages a batch touches (the
-	// id indexes take random inserts) stay in memory instead of being read back from the file.
-	writeCacheKiB = 64 << 10
+	// writeCacheKiB is the write connection's page cache. Modest on purpose: the file is also
+	// mapped (mmapSizeBytes), and SQLite walks the whole cache at the end of every transaction that
+	// split an index page (balance_nonroot renumbers pages through a temporary number past the end
+	// of the file; the cache then truncates above the file's size). At 64 MiB that walk cost 5 % of
+	// the writer's time.
+	writeCacheKiB = 8 << 10
 	// readCacheKiB is each read connection's page cache (lookups and reports).
 	readCacheKiB = 8 << 10
 	// mmapSizeBytes maps the start of the file into memory for reads, saving a read(2) and a copy
@@ -62,8 +65,7 @@ const (
 
 // Store is the ledger in a SQLite file.
 type Store struct {
-	write  *sql.DB         // one connection: SQLite has one writer
-	writer chan *writeConn // holds the write connection while no batch has it
+	writer chan *writeConn // holds the one write connection while no batch has it
 	read   *sql.DB
 	path   string
 }
@@ -82,31 +84,31 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("ledger sqlite: %w", err)
 	}
-	dsn := func(cacheKiB int) string {
-		q := url.Values{}
-		q.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeoutMs))
-		q.Set("_journal_mode", "WAL")
-		q.Set("_synchronous", "FULL") // every COMMIT reaches the disk before a caller is answered
-		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
-		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", mmapSizeBytes))
-		q.Add("_pragma", "temp_store(MEMORY)") // sorts and statement journals stay off the disk
-		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpointPages))
-		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimitBytes))
-		return "file:" + cfg.Path + "?" + q.Encode()
+	// Every connection's settings; each sets journal_mode=WAL, which is the file's (persistent).
+	pragmas := func(cacheKiB int) []string {
+		return []string{
+			"journal_mode = WAL",
+			"synchronous = FULL", // every COMMIT reaches the disk before a caller is answered
+			fmt.Sprintf("cache_size = -%d", cacheKiB),
+			fmt.Sprintf("mmap_size = %d", mmapSizeBytes),
+			"temp_store = MEMORY", // sorts and statement journals stay off the disk
+			fmt.Sprintf("wal_autocheckpoint = %d", walAutocheckpointPages),
+			fmt.Sprintf("journal_size_limit = %d", journalSizeLimitBytes),
+		}
 	}
-	write, err := sql.Open("sqlite", dsn(writeCacheKiB))
-	if err != nil {
-		return nil, fmt.Errorf("ledger sqlite: %w", err)
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeoutMs))
+	for _, p := range pragmas(readCacheKiB) {
+		name, value, _ := strings.Cut(p, " = ")
+		q.Add("_pragma", name+"("+value+")")
 	}
-	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite", dsn(readCacheKiB))
+	read, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+q.Encode())
 	if err != nil {
-		write.Close()
 		return nil, fmt.Errorf("ledger sqlite: %w", err)
 	}
 	read.SetMaxOpenConns(cfg.ReadConnsMax)
-	s := &Store{write: write, writer: make(chan *writeConn, 1), read: read, path: cfg.Path}
-	s.writer <- newWriteConn(write)
+	s := &Store{writer: make(chan *writeConn, 1), read: read, path: cfg.Path}
+	s.writer <- newWriteConn(cfg.Path, cfg.BusyTimeoutMs, pragmas(writeCacheKiB))
 	if _, err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -123,12 +125,26 @@ func (s *Store) Close() {
 	w := <-s.writer
 	w.close()
 	_ = s.read.Close()
-	_ = s.write.Close()
 }
 
-// querier is what the database, the write connection and a transaction offer.
+// querier runs lookups: on the write connection within a batch, on the read pool otherwise.
 type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryContext(ctx context.Context, query string, args ...any) (rowSource, error)
+}
+
+// rowSource is a query's result: *sql.Rows, or rows of the write connection.
+type rowSource interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// readPool runs lookups on the read connections.
+type readPool struct{ db *sql.DB }
+
+func (r readPool) QueryContext(ctx context.Context, query string, args ...any) (rowSource, error) {
+	return r.db.QueryContext(ctx, query, args...)
 }
 
 // acquire takes the write connection and begins a write transaction (BEGIN IMMEDIATE), which
@@ -158,7 +174,7 @@ func (s *Store) BeginBatch(ctx context.Context, _ bool) (ledger.BatchTx, error) 
 		return nil, err
 	}
 	var day string
-	if err := w.QueryRowContext(ctx, openDayQuery).Scan(&day); err != nil {
+	if err := w.queryRow(ctx, openDayQuery, nil, &day); err != nil {
 		w.rollback()
 		s.release(w)
 		return nil, fmt.Errorf("open business day: %w", mapErr(err))
@@ -180,7 +196,10 @@ func mapErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	var se *sqlite.Error
+	var se interface {
+		error
+		Code() int // SQLite's extended result code: *Error, and the driver's *sqlite.Error
+	}
 	if !errors.As(err, &se) {
 		return err
 	}

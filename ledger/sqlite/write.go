@@ -131,11 +131,7 @@ func (b *batchTx) execRows(ctx context.Context, s rowsStmt, n int, args func(arg
 		for j := i; j < i+c; j++ {
 			b.args = args(b.args, j)
 		}
-		res, err := b.w.execRows(ctx, s, c, b.args)
-		if err != nil {
-			return 0, mapErr(err)
-		}
-		k, err := res.RowsAffected()
+		k, err := b.w.execRows(ctx, s, c, b.args)
 		if err != nil {
 			return 0, mapErr(err)
 		}

@@ -1,5 +1,6 @@
--- Transfers become a rowid table, in the order they are written, with the 16-byte id in a unique
--- index; a business day finds its transfers by their range of row numbers instead of an index.
+-- Transfers (and, below, the journal) become rowid tables, in the order they are written, with
+-- their ids in unique indexes; a business day finds its transfers by their range of row numbers
+-- instead of an index.
 --
 -- Transfer ids are hashes: as the key of a WITHOUT ROWID table they scattered whole rows (about
 -- 100 bytes each) across the B-tree, so every batch dirtied, split and wrote back pages all over
@@ -56,6 +57,9 @@ WITH last_of_day (day, seq) AS (SELECT business_day, max(seq) FROM ledger_transf
 UPDATE ledger_business_days SET first_transfer_seq =
     1 + coalesce((SELECT max(l.seq) FROM last_of_day l WHERE l.day < ledger_business_days.day), 0);
 
+-- The journal too becomes a rowid table with its id in a unique index: rows of about 200 bytes
+-- appended at the end of the table, instead of inserted into an index B-tree at each terminal's
+-- place in the id order (splitting pages as they fill); fewer pages written per batch.
 CREATE TABLE ledger_transactions_v2 (
     seq             INTEGER PRIMARY KEY,
     id              TEXT    NOT NULL,
