@@ -42,6 +42,10 @@ type writeConn struct {
 	stmts map[string]*stmt
 	rows  map[rowsKey]*stmt // the multi-row statements, by kind and size
 	arena arena
+
+	// values holds the arguments of a multi-row statement while the batch builds them, kept from
+	// batch to batch (at most rowsMaxPerStmt rows of the widest statement).
+	values []any
 }
 
 // stmt is a prepared statement.

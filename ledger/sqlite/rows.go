@@ -184,7 +184,6 @@ type batchTx struct {
 	w    *writeConn
 	s    *Store
 	day  string
-	args []any // the multi-row statements' arguments, reused from chunk to chunk
 	done bool
 }
 

@@ -127,11 +127,13 @@ func (b *batchTx) execRows(ctx context.Context, s rowsStmt, n int, args func(arg
 	var changed int64
 	for i := 0; i < n; {
 		c := chunk(n - i)
-		b.args = b.args[:0]
+		values := b.w.values[:0]
 		for j := i; j < i+c; j++ {
-			b.args = args(b.args, j)
+			values = args(values, j)
 		}
-		k, err := b.w.execRows(ctx, s, c, b.args)
+		k, err := b.w.execRows(ctx, s, c, values)
+		clear(values) // drop the references to the plan
+		b.w.values = values[:0]
 		if err != nil {
 			return 0, mapErr(err)
 		}
