@@ -41,12 +41,6 @@ const (
 	DefaultBusyTimeoutMs = 10000
 )
 
-// WriterBatchesInFlight is the ledger.WriterConfig.BatchesInFlightMax that suits this store.
-// SQLite has one writer: a second batch in flight only waits for the first to commit, holding the
-// events that arrived meanwhile, which would otherwise have joined one larger batch after it
-// (BenchmarkWriter/authorizations: about 10 % more authorizations per second with 1 than with 2).
-const WriterBatchesInFlight = 1
-
 // Connection settings (PRAGMAs), per connection unless said otherwise.
 const (
 	// writeCacheKiB is the write connection's page cache. Modest on purpose: the file is also
