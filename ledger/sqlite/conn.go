@@ -35,6 +35,7 @@ type writeConn struct {
 	path          string
 	busyTimeoutMs int
 	pragmas       []string
+	shut          bool // the store is closed: open refuses
 
 	tls   *libc.TLS
 	db    uintptr // sqlite3*, 0 until opened and after close
@@ -55,6 +56,9 @@ type stmt struct {
 	cached bool // kept by the connection; otherwise finalized after one use
 	busy   bool // rows are being read from it
 }
+
+// errStoreClosed answers a batch begun after Close.
+var errStoreClosed = errors.New("ledger sqlite: store closed")
 
 type rowsKey struct {
 	s    rowsStmt
@@ -81,6 +85,9 @@ func newWriteConn(path string, busyTimeoutMs int, pragmas []string) *writeConn {
 func (w *writeConn) open() error {
 	if w.db != 0 {
 		return nil
+	}
+	if w.shut {
+		return errStoreClosed
 	}
 	w.tls = libc.NewTLS()
 	w.out = libc.Xmalloc(w.tls, 8)

@@ -213,3 +213,16 @@ func TestWriteConnStatements(t *testing.T) {
 		t.Errorf("rows after reopening: %d, %v", n, err)
 	}
 }
+
+// TestStoreClosed: a batch begun after Close is refused at once.
+func TestStoreClosed(t *testing.T) {
+	s, err := Open(context.Background(), Config{Path: filepath.Join(t.TempDir(), "ledger.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.BeginBatch(context.Background(), false); !errors.Is(err, errStoreClosed) {
+		t.Errorf("BeginBatch after Close: %v, want %v", err, errStoreClosed)
+	}
+	s.Close() // twice is harmless
+}

@@ -124,6 +124,8 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() {
 	w := <-s.writer
 	w.close()
+	w.shut = true
+	s.writer <- w // a batch begun after Close fails instead of waiting for the connection
 	_ = s.read.Close()
 }
 
