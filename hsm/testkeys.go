@@ -95,33 +95,11 @@ func (s *Soft) GenerateARQC(ctx context.Context, req ARQCRequest) ([]byte, error
 	if len(req.ATC) != 2 || len(req.TransactionData) == 0 {
 		return nil, ErrInvalidInput
 	}
-	imk, err := s.clearKey(req.MKAC, "MK-AC", 0, KeyTypeMKAC)
+	key, pad, err := s.cryptogramKey(req)
 	if err != nil {
 		return nil, err
 	}
-	defer clear(imk)
-	psn := req.PANSequence
-	if psn == "" {
-		psn = "00"
-	}
-	udk, err := paycrypto.ICCMasterKeyOptionA(imk, req.PAN, psn)
-	if err != nil {
-		return nil, cryptoErr(err)
-	}
-	defer clear(udk)
-	key, pad := udk, paycrypto.PaddingMethod1
-	switch req.Scheme {
-	case ARQCVisaCVN10:
-	case ARQCEMVCommon:
-		sk, err := paycrypto.ACSessionKey(udk, uint16(req.ATC[0])<<8|uint16(req.ATC[1]))
-		if err != nil {
-			return nil, cryptoErr(err)
-		}
-		defer clear(sk)
-		key, pad = sk, paycrypto.PaddingMethod2
-	default:
-		return nil, ErrInvalidInput
-	}
+	defer clear(key)
 	ac, err := paycrypto.ApplicationCryptogram(key, req.TransactionData, pad)
 	return ac, cryptoErr(err)
 }
