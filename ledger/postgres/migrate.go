@@ -4,12 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cardswitch/cardswitch/ledger"
 )
 
 //go:embed migrations/*.sql
@@ -22,39 +21,10 @@ const (
 	lockClassBusinessDay = 0x64617973 // "days"
 )
 
-// migration is one embedded schema change, applied once, in version order.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a version number and '_'", e.Name())
-		}
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	return ms, nil
-}
-
 // Migrate applies the embedded migrations that the database lacks, in one transaction under an
 // advisory lock: two processes starting at once apply them once. It returns the versions applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	ms, err := migrations()
+	ms, err := ledger.ReadMigrations(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +46,16 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			return err
 		}
 		for _, m := range ms {
-			if slices.Contains(done, int32(m.version)) {
+			if slices.Contains(done, int32(m.Version)) {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO ledger_schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO ledger_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 				return err
 			}
-			applied = append(applied, m.version)
+			applied = append(applied, m.Version)
 		}
 		return nil
 	})

@@ -4,48 +4,18 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/cardswitch/cardswitch/ledger"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a version number and '_'", e.Name())
-		}
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	return ms, nil
-}
-
 // Migrate applies the embedded migrations the file lacks, in one BEGIN IMMEDIATE transaction: a
 // second process opening the file at the same time waits, then finds them applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	ms, err := migrations()
+	ms, err := ledger.ReadMigrations(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +38,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 
 // migrate applies, inside w's transaction, the migrations the file lacks. Migrations run once:
 // they do not go through the statement cache.
-func migrate(ctx context.Context, w *writeConn, ms []migration) ([]int, error) {
+func migrate(ctx context.Context, w *writeConn, ms []ledger.Migration) ([]int, error) {
 	if err := w.script(`CREATE TABLE IF NOT EXISTS ledger_schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return nil, err
@@ -77,20 +47,20 @@ func migrate(ctx context.Context, w *writeConn, ms []migration) ([]int, error) {
 	for _, m := range ms {
 		var n int
 		if err := w.queryRow(ctx, `SELECT count(*) FROM ledger_schema_migrations WHERE version = ?`,
-			[]any{m.version}, &n); err != nil {
+			[]any{m.Version}, &n); err != nil {
 			return nil, err
 		}
 		if n > 0 {
 			continue
 		}
-		if err := w.script(m.sql); err != nil {
-			return nil, fmt.Errorf("migration %s: %w", m.name, err)
+		if err := w.script(m.SQL); err != nil {
+			return nil, fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 		if _, err := w.ExecContext(ctx, `INSERT INTO ledger_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixNano()); err != nil {
+			m.Version, m.Name, time.Now().UnixNano()); err != nil {
 			return nil, err
 		}
-		applied = append(applied, m.version)
+		applied = append(applied, m.Version)
 	}
 	return applied, nil
 }
