@@ -178,9 +178,10 @@ func (s *slot) options() []connection.Option {
 // (it returns true). It sends the echoes.
 func (s *slot) serve(ctx context.Context, c *connection.Connection) (lost bool) {
 	cfg := s.i.cfg
-	s.setState(StateSignedOn, "", &cfg.SignOn)
+	// Usable before it is reported: a status (or /readyz) that says signed on means Send finds it.
 	s.conn.Store(c)
 	s.i.m.connsUp.Inc()
+	s.setState(StateSignedOn, "", &cfg.SignOn)
 	var echo <-chan time.Time
 	if cfg.EchoInterval > 0 {
 		t := time.NewTicker(cfg.EchoInterval)
