@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +22,28 @@ func TestIssuerTimeoutAndLateAnswer(t *testing.T) {
 	never := tm.roundTrip(tm.request("0100", visa, 1099)) // 99: the simulator never answers
 	require.Equal(t, "91", never.ResponseCode)
 	require.Less(t, time.Since(start), 5*time.Second, "answered at the issuer timeout (1s here)")
+	lateAnswers := func() int {
+		_, body := httpGet(t, "http://"+s.http+"/metrics")
+		return metricValue(t, body, `cardswitch_issuer_late_responses_total{issuer="alpha"}`)
+	}
+	before := lateAnswers()                              // the system is shared: earlier runs may have counted some
 	slow := tm.roundTrip(tm.request("0100", visa, 1098)) // 98: answers after --slow-delay (3s)
 	require.Equal(t, "91", slow.ResponseCode)
-	require.Eventually(t, func() bool {
-		_, body := httpGet(t, "http://"+s.http+"/metrics")
-		return strings.Contains(body, `cardswitch_issuer_late_responses_total{issuer="alpha"} 1`)
-	}, 10*time.Second, 50*time.Millisecond, "the late answer is counted")
+	require.Eventually(t, func() bool { return lateAnswers() == before+1 },
+		10*time.Second, 50*time.Millisecond, "the late answer is counted")
+}
+
+// metricValue is the value of one series in a Prometheus text exposition (0 when absent).
+func metricValue(t *testing.T, body, series string) int {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err, "metric %s", series)
+			return n
+		}
+	}
+	return 0
 }
 
 func TestIssuerDownGives91AndNotReady(t *testing.T) {
