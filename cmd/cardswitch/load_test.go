@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -161,46 +160,8 @@ func testLoadExitCodes(t *testing.T, bin, target string) {
 }
 
 func testLoadInterrupt(t *testing.T, bin, target string) {
-	cmd := exec.Command(bin, "load", "--target", target, "--rate", "200", "--duration", "1m")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	progressed := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		first := true
-		for sc.Scan() {
-			if first && strings.Contains(sc.Text(), "answered") {
-				close(progressed)
-				first = false
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	select {
-	case <-progressed:
-	case <-time.After(loadWait):
-		cmd.Process.Kill()
-		t.Fatal("no progress line")
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v\n%s", err, stdout.String())
-		}
-	case <-time.After(loadWait):
-		cmd.Process.Kill()
-		t.Fatal("no exit after SIGINT")
-	}
-	if !strings.Contains(stdout.String(), "(interrupted)") || !strings.Contains(stdout.String(), "answered") {
-		t.Fatalf("summary after SIGINT:\n%s", stdout.String())
+	out := interruptAfterProgress(t, exec.Command(bin, "load", "--target", target, "--rate", "200", "--duration", "1m"), loadWait)
+	if !strings.Contains(out, "(interrupted)") || !strings.Contains(out, "answered") {
+		t.Fatalf("summary after SIGINT:\n%s", out)
 	}
 }
