@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cardswitch/cardswitch/carddata"
 	"github.com/cardswitch/cardswitch/config"
 )
 
@@ -31,7 +32,8 @@ func newServeCmd() *cobra.Command {
 					return usageError{err}
 				}
 			}
-			log, err := newLogger(cfg.Log)
+			guard := carddata.NewGuard()
+			log, err := newLogger(cfg.Log, guard)
 			if err != nil {
 				return err
 			}
@@ -43,6 +45,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			app.reg.MustRegister(guard)
 			return app.run(cmd.Context())
 		},
 	}

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/cardswitch/cardswitch/carddata"
 	"github.com/cardswitch/cardswitch/config"
 	"github.com/cardswitch/cardswitch/hsm"
 	"github.com/cardswitch/cardswitch/hsm/payshield"
@@ -53,8 +54,9 @@ type switchApp struct {
 	started  atomic.Bool
 }
 
-// newLogger builds the process logger from the config.
-func newLogger(c config.Log) (*zap.Logger, error) {
+// newLogger builds the process logger from the config. With a guard, every line goes through it
+// on its way to stderr: card data that slipped into a log line is masked and counted.
+func newLogger(c config.Log, guard *carddata.Guard) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
 		return nil, usagef("log.level: %v", err)
@@ -65,7 +67,15 @@ func newLogger(c config.Log) (*zap.Logger, error) {
 	}
 	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.Sampling = nil
-	return zc.Build()
+	if guard == nil {
+		return zc.Build()
+	}
+	enc := zapcore.NewJSONEncoder(zc.EncoderConfig)
+	if c.Format == "console" {
+		enc = zapcore.NewConsoleEncoder(zc.EncoderConfig)
+	}
+	ws := guard.WriteSyncer(zapcore.Lock(os.Stderr))
+	return zc.Build(zap.WrapCore(func(zapcore.Core) zapcore.Core { return zapcore.NewCore(enc, ws, zc.Level) }))
 }
 
 // buildSwitch constructs every component and binds the listeners; nothing runs yet. A problem
@@ -74,16 +84,18 @@ func newLogger(c config.Log) (*zap.Logger, error) {
 func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now func() time.Time) (_ *switchApp, err error) {
 	a := &switchApp{cfg: cfg, log: log, reg: prometheus.NewRegistry(), now: now}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(a.reg)
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
 
-	h, closeHSM, err := openHSM(cfg.HSM, log)
+	rawHSM, closeHSM, err := openHSM(cfg.HSM, log)
 	if err != nil {
 		return nil, err
 	}
+	h := hsm.Metered(rawHSM, hsm.NewMetrics(a.reg))
 	a.hsmClose = closeHSM
 	if err := checkKeys(ctx, cfg, h); err != nil {
 		return nil, err
@@ -363,7 +375,7 @@ type hsmAPI interface {
 }
 
 // openHSM returns the configured HSM: in process with its LMK, or a payShield host-protocol client.
-func openHSM(c config.HSM, log *zap.Logger) (hsmAPI, func(), error) {
+func openHSM(c config.HSM, log *zap.Logger) (hsm.HSM, func(), error) {
 	switch c.Mode {
 	case "payshield":
 		cl, err := payshield.NewClient(payshield.ClientConfig{Addr: c.Addr, HeaderLen: c.HeaderLen, RequestTimeout: c.Timeout}, log.Named("hsm"))
