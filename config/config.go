@@ -223,6 +223,10 @@ type Ledger struct {
 	// Cutover is the time of day (UTC, "HH:MM") at which the business day is closed and settled;
 	// "off" disables the schedule (`cardswitch ledger cutover` still does it by hand). Default "00:00".
 	Cutover string `yaml:"cutover"`
+	// VerifyInterval is how often the running switch checks every ledger invariant (the same
+	// checks as `cardswitch ledger verify`, on a read snapshot) and publishes the outcome as
+	// cardswitch_ledger_verify_* metrics; the first check runs at start. Default 1h.
+	VerifyInterval time.Duration `yaml:"verify_interval"`
 	// SettlementDir receives each scheduled cutover's settlement report as <day>.json and <day>.csv.
 	// Default "<data_dir>/settlement".
 	SettlementDir string `yaml:"settlement_dir"`

@@ -34,6 +34,7 @@ const (
 	DefaultHoldTimeout        = 7 * 24 * time.Hour
 	DefaultCurrency           = "840"
 	DefaultGCPercent          = 400
+	DefaultVerifyInterval     = time.Hour
 )
 
 // AllTransactions is what a merchant may do when its config does not say.
@@ -131,6 +132,7 @@ func (c *Config) applyDefaults() {
 	str(&c.Ledger.DataDir, DefaultDataDir)
 	def(&c.Ledger.BatchMax, DefaultBatchMax)
 	dur(&c.Ledger.HoldTimeout, DefaultHoldTimeout)
+	dur(&c.Ledger.VerifyInterval, DefaultVerifyInterval)
 	str(&c.Ledger.Cutover, "00:00")
 	str(&c.Ledger.SettlementDir, filepath.Join(c.Ledger.DataDir, "settlement"))
 	def(&c.Runtime.GCPercent, DefaultGCPercent)

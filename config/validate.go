@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -307,6 +308,9 @@ func (c *Config) validateLedger() error {
 	}
 	if l.HoldTimeout <= 0 {
 		return errf("ledger.hold_timeout", "must be positive")
+	}
+	if l.VerifyInterval < time.Minute {
+		return errf("ledger.verify_interval", "%v must be at least 1m", l.VerifyInterval)
 	}
 	if _, on := l.CutoverAt(); !on && l.Cutover != "off" {
 		return errf("ledger.cutover", "%q must be a time of day HH:MM (UTC) or off", l.Cutover)

@@ -21,6 +21,7 @@ type ledgerStore interface {
 	TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error)
 	LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error)
 	TrialBalance(ctx context.Context) (ledger.TrialBalance, error)
+	Verify(ctx context.Context) (ledger.VerifyReport, error)
 	Describe() string
 	Close()
 }

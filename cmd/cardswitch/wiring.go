@@ -44,6 +44,7 @@ type switchApp struct {
 	now      func() time.Time
 	store    ledgerStore
 	writer   *ledger.Writer
+	verify   *ledger.VerifySchedule
 	hsmClose func()
 	issuers  []*issuer.Issuer
 	saf      *saf.Queue
@@ -106,6 +107,10 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	}
 	lm, err := ledger.NewMetrics(a.reg)
 	if err != nil {
+		return nil, err
+	}
+	a.verify = &ledger.VerifySchedule{Store: a.store, Interval: cfg.Ledger.VerifyInterval, Logger: log.Named("ledger"), Now: now}
+	if err := a.verify.Register(a.reg); err != nil {
 		return nil, err
 	}
 	a.writer = ledger.NewWriter(a.store, ledger.WriterConfig{BatchItemsMax: cfg.Ledger.BatchMax,
@@ -218,6 +223,7 @@ func (a *switchApp) run(ctx context.Context) error {
 		goBack("issuer-"+is.Name(), is.Run)
 	}
 	goBack("saf", a.saf.Run)
+	goBack("ledger-verify", a.verify.Run)
 	if at, on := a.cfg.Ledger.CutoverAt(); on {
 		sched := &ledger.CutoverSchedule{Backend: a.store, At: at, Now: a.now, Logger: a.log.Named("ledger"),
 			OnReport: func(rep *ledger.SettlementReport) { a.writeSettlement(rep) }}
