@@ -15,7 +15,9 @@ import (
 // cardswitch_ledger_verify_runs_total{result} (ok, violations, error) and
 // cardswitch_ledger_verify_last_run_timestamp_seconds (of the last run that completed).
 type VerifySchedule struct {
-	Store    interface{ Verify(context.Context) (VerifyReport, error) }
+	Store interface {
+		Verify(context.Context) (VerifyReport, error)
+	}
 	Interval time.Duration
 	Logger   *zap.Logger // default zap.NewNop()
 	Now      func() time.Time
