@@ -166,8 +166,10 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	if err != nil {
 		return nil, err
 	}
+	em := engine.NewMetrics(a.reg)
+	em.Issuers(names...)
 	eng, err = engine.New(ecfg, engine.Deps{Router: table, Ledger: engineLedger{a.writer, a.store}, HSM: h,
-		Forwarder: a.saf, Log: log.Named("engine"), Metrics: engine.NewMetrics(a.reg), Now: now})
+		Forwarder: a.saf, Log: log.Named("engine"), Metrics: em, Now: now})
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.transactions, m.duration, m.duplicates,
 		m.standIn, m.securityFailures, m.ledgerFailures, m.forwardDropped, m.unexpected)
+	// Series that exist from the start, so that rate() and alerts see 0 rather than nothing.
+	for _, o := range []string{"original_response", "different_content"} {
+		m.duplicates.WithLabelValues(o)
+	}
+	for _, c := range []string{"mac", "mac_missing", "pin_translation", "pin_no_key", "pin_no_ksn", "arqc", "icc_format", "hsm_unavailable"} {
+		m.securityFailures.WithLabelValues(c)
+	}
 	return m
+}
+
+// Issuers creates the per-issuer series at zero (stand-in approvals), so that dashboards and
+// alerts see every configured issuer before its first event.
+func (m *Metrics) Issuers(names ...string) {
+	for _, n := range names {
+		m.standIn.WithLabelValues(n)
+	}
 }
 
 func (m *Metrics) observe(kind txnKind, code string, d time.Duration) {
