@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -73,9 +75,32 @@ type Acceptor struct {
 
 // HTTP is the metrics, health and admin API listener.
 type HTTP struct {
-	Listen string `yaml:"listen"` // host:port; default ":8080"
-	// Pprof serves the Go profiler under /debug/pprof/ on this listener. Default false.
+	// Listen is host:port; default "127.0.0.1:8080". On any address other than loopback an admin
+	// token is required (TokenFile or CARDSWITCH_ADMIN_TOKEN): serve refuses to start without one.
+	Listen string `yaml:"listen"`
+	// Pprof serves the Go profiler under /debug/pprof/ on this listener (behind the token when
+	// there is one). Default false.
 	Pprof bool `yaml:"pprof"`
+	// TokenFile holds the admin bearer token (at least 16 characters; the file must not be
+	// readable by group or others). The environment variable CARDSWITCH_ADMIN_TOKEN overrides it.
+	// With a token, every /v1/... request needs "Authorization: Bearer <token>" (else 401);
+	// /metrics, /livez and /readyz stay open.
+	TokenFile string `yaml:"token_file"`
+	// Token is the admin token read from TokenFile or the environment; never printed or logged.
+	Token string `yaml:"-"`
+}
+
+// IsLoopback reports whether a listen address host:port binds only the loopback interface.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Engine holds the transaction state machine's limits.
@@ -213,8 +238,12 @@ type HSM struct {
 // Ledger selects and tunes the ledger store.
 type Ledger struct {
 	// DatabaseURL selects PostgreSQL; empty means the embedded store under DataDir.
-	// CARDSWITCH_DATABASE_URL overrides it.
+	// CARDSWITCH_DATABASE_URL overrides it. Keep the password out of it: use
+	// DatabasePasswordFile or the environment variable.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabasePasswordFile holds the database user's password, put into DatabaseURL when the
+	// switch starts (the file must not be readable by group or others).
+	DatabasePasswordFile string `yaml:"database_password_file"`
 	DataDir     string `yaml:"data_dir"` // default "./data"
 	// BatchMax bounds the transfers committed in one database transaction. Default 4096.
 	BatchMax int `yaml:"batch_max"`
@@ -285,6 +314,9 @@ func Parse(r io.Reader, getenv func(string) string) (*Config, error) {
 	}
 	c.ApplyEnv(getenv)
 	c.applyDefaults()
+	if err := c.LoadSecrets(); err != nil {
+		return nil, err
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -294,7 +326,8 @@ func Parse(r io.Reader, getenv func(string) string) (*Config, error) {
 // maxConfigBytes bounds the size of a config file (a guard against reading the wrong file).
 const maxConfigBytes = 8 << 20
 
-// ApplyEnv applies the environment variables that override the file (CARDSWITCH_DATABASE_URL).
+// ApplyEnv applies the environment variables that override the file (CARDSWITCH_DATABASE_URL,
+// CARDSWITCH_ADMIN_TOKEN).
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	if getenv == nil {
 		return
@@ -302,6 +335,71 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := getenv("CARDSWITCH_DATABASE_URL"); v != "" {
 		c.Ledger.DatabaseURL = v
 	}
+	if v := getenv("CARDSWITCH_ADMIN_TOKEN"); v != "" {
+		c.HTTP.Token = strings.TrimSpace(v)
+	}
+}
+
+// minTokenLen is the shortest admin token accepted: a guessable token is no access control.
+const minTokenLen = 16
+
+// LoadSecrets reads the secrets that the file names but does not hold: the admin token
+// (http.token_file, unless CARDSWITCH_ADMIN_TOKEN already set it) and the database password
+// (ledger.database_password_file, put into the database URL). A file readable by group or
+// others is refused.
+func (c *Config) LoadSecrets() error {
+	if c.HTTP.TokenFile != "" && c.HTTP.Token == "" {
+		b, err := readSecretFile(c.HTTP.TokenFile)
+		if err != nil {
+			return errf("http.token_file", "%v", err)
+		}
+		c.HTTP.Token = strings.TrimSpace(string(b))
+	}
+	if c.HTTP.Token != "" && len(c.HTTP.Token) < minTokenLen {
+		return errf("http.token_file", "the admin token must be at least %d characters", minTokenLen)
+	}
+	if c.Ledger.DatabasePasswordFile != "" && c.Ledger.DatabaseURL != "" {
+		b, err := readSecretFile(c.Ledger.DatabasePasswordFile)
+		if err != nil {
+			return errf("ledger.database_password_file", "%v", err)
+		}
+		u, err := url.Parse(c.Ledger.DatabaseURL)
+		if err != nil || u.User == nil {
+			return errf("ledger.database_password_file", "needs a database URL with a user name (postgres://user@host/db)")
+		}
+		u.User = url.UserPassword(u.User.Username(), strings.TrimRight(string(b), "\r\n"))
+		c.Ledger.DatabaseURL = u.String()
+	}
+	return nil
+}
+
+// secretFileMax bounds a secret file's size (a guard against naming the wrong file).
+const secretFileMax = 4096
+
+func readSecretFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by group or others (%v): chmod 600 it", path, fi.Mode().Perm())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, secretFileMax+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > secretFileMax {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, secretFileMax)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	return b, nil
 }
 
 // FeeRate returns the merchant's fee percent as a decimal (0 when unset).

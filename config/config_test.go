@@ -14,7 +14,7 @@ func TestDefaultIsTheContractTopology(t *testing.T) {
 	c := Default()
 	require.NoError(t, c.Validate())
 	require.Equal(t, ":8583", c.Acceptor.Listen)
-	require.Equal(t, ":8080", c.HTTP.Listen)
+	require.Equal(t, "127.0.0.1:8080", c.HTTP.Listen)
 	require.Len(t, c.Issuers, 2)
 	require.Equal(t, Issuer{}.Name, "")
 	alpha, beta := c.Issuers[0], c.Issuers[1]

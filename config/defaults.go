@@ -8,7 +8,7 @@ import (
 // Defaults (CONTRACT §6), named so that documentation and code agree.
 const (
 	DefaultAcquirerListen     = ":8583"
-	DefaultHTTPListen         = ":8080"
+	DefaultHTTPListen         = "127.0.0.1:8080"
 	DefaultAcquirerID         = "00000012345"
 	DefaultMaxConnections     = 4096
 	DefaultMaxInFlightPerConn = 256
@@ -41,7 +41,7 @@ const (
 var allTransactions = []string{TxnPreauth, TxnCompletion, TxnPurchase, TxnRefund, TxnReversal}
 
 // Default returns the default topology of CONTRACT §6: the acquirer listener on :8583, HTTP on
-// :8080, issuers alpha (127.0.0.1:9583, prefix 4) and beta (127.0.0.1:9584, prefix 5) with 5 s
+// 127.0.0.1:8080, issuers alpha (127.0.0.1:9583, prefix 4) and beta (127.0.0.1:9584, prefix 5) with 5 s
 // timeouts, the in-process software HSM with the Thales test LMK, the embedded ledger in ./data,
 // and the merchants MERCHANT0000001 (e-commerce, MCC 5999, fee 1.50% + 0.10) and
 // GOVAGENCY000001 (government, MCC 9311, convenience fee 1.00), currency 840.

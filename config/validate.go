@@ -46,6 +46,9 @@ func (c *Config) validateTop() error {
 	if err := hostPort("http.listen", c.HTTP.Listen); err != nil {
 		return err
 	}
+	if !IsLoopback(c.HTTP.Listen) && c.HTTP.Token == "" {
+		return errf("http.listen", "%q is not a loopback address: an admin token is required (http.token_file or CARDSWITCH_ADMIN_TOKEN)", c.HTTP.Listen)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -16,6 +16,7 @@ func newServeCmd() *cobra.Command {
 	var (
 		configPath  string
 		databaseURL string
+		printConfig bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [--config FILE]",
@@ -31,6 +32,14 @@ func newServeCmd() *cobra.Command {
 				if err := cfg.Validate(); err != nil {
 					return usageError{err}
 				}
+			}
+			if printConfig {
+				b, err := cfg.Redacted().YAML()
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(b)
+				return err
 			}
 			guard := carddata.NewGuard()
 			log, err := newLogger(cfg.Log, guard)
@@ -50,6 +59,7 @@ func newServeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (default: the built-in default topology)")
+	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the effective configuration (defaults, file and environment applied; secrets redacted) and exit")
 	cmd.Flags().StringVar(&databaseURL, "database-url", "", "PostgreSQL URL for the ledger (overrides the config and CARDSWITCH_DATABASE_URL)")
 	return cmd
 }
@@ -64,7 +74,9 @@ func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		cfg = config.Default()
 		cfg.ApplyEnv(os.Getenv)
-		err = cfg.Validate()
+		if err = cfg.LoadSecrets(); err == nil {
+			err = cfg.Validate()
+		}
 	} else {
 		cfg, err = config.Load(path, os.Getenv)
 	}

@@ -296,6 +296,7 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 		},
 		SAF:   func() any { return a.saf.Snapshot() },
 		Pprof: a.cfg.HTTP.Pprof,
+		Token: a.cfg.HTTP.Token,
 		Log:   a.log.Named("http"),
 	}
 }

@@ -33,18 +33,34 @@ type Deps struct {
 	SAF          func() any
 	// Pprof serves the Go profiler under /debug/pprof/ (for operators; off by default).
 	Pprof bool
+	// Token, when set, is required as "Authorization: Bearer <token>" on every /v1/... and
+	// /debug/... request (401 otherwise); /metrics, /livez and /readyz stay open.
+	Token string
 	Log   *zap.Logger
 }
 
 // Handler returns the HTTP routes.
 func Handler(d Deps) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: zap.NewStdLog(d.Log)}))
-	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+	admin := http.NewServeMux()
+	open := http.NewServeMux()
+	routes(d, open, admin)
+	var adminH http.Handler = admin
+	if d.Token != "" {
+		adminH = requireToken(d.Token, admin)
+	}
+	open.Handle("/v1/", adminH)
+	open.Handle("/debug/", adminH)
+	return open
+}
+
+// routes adds the open endpoints to open and the admin endpoints (/v1/..., /debug/...) to admin.
+func routes(d Deps, open, mux *http.ServeMux) {
+	open.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: zap.NewStdLog(d.Log)}))
+	open.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	open.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := d.Ready(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -104,7 +120,6 @@ func Handler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, d.SAF())
 	})
-	return mux
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -71,3 +71,39 @@ func TestEndpoints(t *testing.T) {
 	code, _ = get("/v1/ledger/trial-balance")
 	require.Equal(t, 200, code)
 }
+
+func TestAdminToken(t *testing.T) {
+	const token = "s3cret-admin-token-0123456789"
+	h := Handler(Deps{
+		Gatherer: prometheus.NewRegistry(),
+		Ready:    func() error { return nil },
+		Issuers:  func() any { return []string{"alpha"} },
+		SAF:      func() any { return map[string]int{"depth": 0} },
+		Pprof:    true,
+		Token:    token,
+		Log:      zaptest.NewLogger(t),
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	do := func(path, auth string) int {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/v1/issuers", "/v1/saf", "/v1/transactions/1", "/v1/nothing", "/debug/pprof/"} {
+		for _, auth := range []string{"", "Bearer wrong-token-0123456789", "Basic " + token, "Bearer " + token + "x", "Bearer"} {
+			require.Equal(t, http.StatusUnauthorized, do(path, auth), "%s with %q", path, auth)
+		}
+	}
+	require.Equal(t, http.StatusOK, do("/v1/issuers", "Bearer "+token))
+	require.Equal(t, http.StatusOK, do("/debug/pprof/", "Bearer "+token))
+	for _, path := range []string{"/metrics", "/livez", "/readyz"} {
+		require.Equal(t, http.StatusOK, do(path, ""), path)
+	}
+}
