@@ -244,7 +244,7 @@ type Ledger struct {
 	// DatabasePasswordFile holds the database user's password, put into DatabaseURL when the
 	// switch starts (the file must not be readable by group or others).
 	DatabasePasswordFile string `yaml:"database_password_file"`
-	DataDir     string `yaml:"data_dir"` // default "./data"
+	DataDir              string `yaml:"data_dir"` // default "./data"
 	// BatchMax bounds the transfers committed in one database transaction. Default 4096.
 	BatchMax int `yaml:"batch_max"`
 	// HoldTimeout is how long an authorization hold stays pending before it expires. Default 168h.
