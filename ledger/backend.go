@@ -42,6 +42,11 @@ type BatchTx interface {
 	SettlementRows(ctx context.Context, day string) ([]SettlementRow, error)
 	// SettlementPayments returns the day's posted movements on agency payables, in id order.
 	SettlementPayments(ctx context.Context, day string) ([]SettlementPayment, error)
+	// StaleIntents returns up to limit intents written before before, oldest first; with node
+	// set, only those of that switch instance (its own, after its restart).
+	StaleIntents(ctx context.Context, before time.Time, node string, limit int) ([]*SAFItem, error)
+	// SAFKeys returns which of keys are stored already.
+	SAFKeys(ctx context.Context, keys []string) ([]string, error)
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
 }
@@ -54,11 +59,32 @@ type Plan struct {
 	Transfers    []*TransferRecord // new transfers, including remembered rejections
 	StateChanges []StateChange     // pending transfers written earlier that change state, by id
 	Deltas       []AccountDelta    // balance increments, by account id
+	SAFInserts   []*SAFItem        // new store-and-forward items and intents
+	SAFChanges   []SAFChange       // changes of stored items, applied after the inserts, in order
+	// SAFPruneBefore, when set, deletes up to SAFPruneMax items delivered before it.
+	SAFPruneBefore time.Time
+	SAFPruneMax    int
 }
 
 // Empty reports whether the plan writes nothing.
 func (p *Plan) Empty() bool {
-	return len(p.Transactions) == 0 && len(p.Transfers) == 0 && len(p.StateChanges) == 0 && len(p.Deltas) == 0
+	return len(p.Transactions) == 0 && len(p.Transfers) == 0 && len(p.StateChanges) == 0 && len(p.Deltas) == 0 &&
+		len(p.SAFInserts) == 0 && len(p.SAFChanges) == 0 && p.SAFPruneBefore.IsZero()
+}
+
+// queuesSAF reports whether committing the plan makes items due for delivery.
+func (p *Plan) queuesSAF() bool {
+	for _, r := range p.SAFInserts {
+		if r.State == SAFQueued {
+			return true
+		}
+	}
+	for _, c := range p.SAFChanges {
+		if c.Op == SAFActivate || c.Op == SAFRetry {
+			return true
+		}
+	}
+	return false
 }
 
 // StateChange moves a stored pending transfer to a new state.

@@ -5,8 +5,11 @@ import "time"
 // item is one unit of a batch: a card event, or one linked chain of submitted transfers. A
 // batch that violates a balance limit is retried in parts down to single items.
 type item struct {
-	event *Event
-	chain []Transfer
+	event      *Event
+	chain      []Transfer
+	intent     *Intent     // Writer.Intend
+	safChanges []SAFChange // Writer.ChangeSAF
+	prune      *prune      // Writer.PruneSAF
 
 	// forced is set when the item alone violated a balance limit: it is then recorded as rejected.
 	forced *Reason

@@ -20,6 +20,9 @@ func Describe(ctx context.Context, r TransferReader, t *Transaction) error {
 	case t.Kind == Decline:
 		t.Status = StatusDeclined
 		return nil
+	case t.Kind == Recovered:
+		t.Status = StatusRecovered
+		return nil
 	}
 	recs, err := r.Transfers(ctx, TransactionTransferIDs(t), false)
 	if err != nil {

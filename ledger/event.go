@@ -23,6 +23,11 @@ const (
 	Reverse
 	// Decline: a declined or failed request; journaled, moves no money.
 	Decline
+	// Recovered: a request that may have reached its issuer but whose outcome the ledger never
+	// held (the switch crashed, or the database failed at the commit). The recovery sweep journals
+	// it, moving no money, and queues its reversal; the same transaction arriving later is a
+	// duplicate of it (answered 96). Never submitted by callers.
+	Recovered
 )
 
 func (k EventKind) String() string {
@@ -39,6 +44,8 @@ func (k EventKind) String() string {
 		return "reverse"
 	case Decline:
 		return "decline"
+	case Recovered:
+		return "recovered"
 	}
 	return fmt.Sprintf("kind_%d", uint8(k))
 }
@@ -98,9 +105,16 @@ type Event struct {
 	// HoldTimeout is how long an Authorize hold lives if never captured; 0 takes the Writer's default.
 	HoldTimeout time.Duration
 
-	// The decision, journaled atomically with the transfers.
-	RRN, STAN, Terminal, MTI, MaskedPAN, ResponseCode, ApprovalCode string
-	At                                                              time.Time
+	// The decision, journaled atomically with the transfers. RRN is the switch's (unique per
+	// issuer request); AcquirerRRN is field 37 as the terminal sent it, when it did.
+	RRN, AcquirerRRN, STAN, Terminal, MTI, MaskedPAN, ResponseCode, ApprovalCode string
+	At                                                                           time.Time
+
+	// Intent names the intent of the issuer request that decided this event, resolved in the
+	// event's batch (see IntentRef).
+	Intent IntentRef
+	// FollowUps are the messages the event owes issuers, queued in the event's batch.
+	FollowUps []FollowUp
 }
 
 // Outcome is the Writer's answer to a committed event.
@@ -132,6 +146,8 @@ const (
 	StatusDeclined
 	// StatusRejected: the ledger refused the event; Rejection says why.
 	StatusRejected
+	// StatusRecovered: a request whose outcome the ledger never held, reversed after a crash.
+	StatusRecovered
 )
 
 func (s TransactionStatus) String() string {
@@ -152,6 +168,8 @@ func (s TransactionStatus) String() string {
 		return "declined"
 	case StatusRejected:
 		return "rejected"
+	case StatusRecovered:
+		return "recovered"
 	}
 	return "unknown"
 }
@@ -177,6 +195,7 @@ type Transaction struct {
 	Issuer         string            `json:"issuer,omitempty"`
 	PaymentRef     string            `json:"payment_ref,omitempty"`
 	RRN            string            `json:"rrn"`
+	AcquirerRRN    string            `json:"acquirer_rrn,omitempty"`
 	STAN           string            `json:"stan"`
 	Terminal       string            `json:"terminal"`
 	MTI            string            `json:"mti"`
@@ -190,6 +209,8 @@ type Transaction struct {
 	Transfers      []TransferView    `json:"transfers"`
 	// Related are the later events that name this one as their original (captures, reversals).
 	Related []Transaction `json:"related,omitempty"`
+	// SAF are the store-and-forward items of this transaction (intents, reversals, advices).
+	SAF []SAFItem `json:"saf_items,omitempty"`
 }
 
 // TransferView is a stored transfer with its account names, as shown to people.

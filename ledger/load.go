@@ -11,6 +11,11 @@ func load(ctx context.Context, tx BatchTx, p *planner, items []*item, careful bo
 	if err := loadJournal(ctx, tx, p, items, careful); err != nil {
 		return err
 	}
+	if careful {
+		if err := loadSAFKeys(ctx, tx, p, items); err != nil {
+			return err
+		}
+	}
 	var locked, plain, pendings []TransferID
 	for _, t := range p.journal {
 		switch {
@@ -142,4 +147,23 @@ func dedupe(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// loadSAFKeys finds the intents' keys already stored (a careful batch: an optimistic insert hit
+// the unique key).
+func loadSAFKeys(ctx context.Context, tx BatchTx, p *planner, items []*item) error {
+	var keys []string
+	for _, it := range items {
+		if it.intent != nil {
+			keys = append(keys, it.intent.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	found, err := tx.SAFKeys(ctx, dedupe(keys))
+	for _, k := range found {
+		p.safKeys[k] = true
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type planner struct {
 	newTransfers map[TransferID]bool            // written by this batch
 	changed      map[TransferID]TransferState   // pending id → new state
 	deltas       map[int64]*AccountDelta
+	safKeys      map[string]bool // store-and-forward keys found stored (careful batches)
 
 	plan Plan
 }
@@ -40,6 +42,7 @@ func newPlanner(now time.Time, day string, holdTimeoutDefault time.Duration, sha
 		newTransfers: map[TransferID]bool{},
 		changed:      map[TransferID]TransferState{},
 		deltas:       map[int64]*AccountDelta{},
+		safKeys:      map[string]bool{},
 		plan:         Plan{BusinessDay: day, Now: now},
 	}
 }
@@ -378,4 +381,22 @@ func cmpInt64(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// planIntent stores an intent, unless its key is taken (a careful batch found it stored, or an
+// earlier item of this batch wrote it).
+func (p *planner) planIntent(it *item) {
+	in := it.intent
+	if p.safKeys[in.Key] {
+		it.err = fmt.Errorf("intent %s: %w", in.Key, ErrIntentExists)
+		return
+	}
+	p.safKeys[in.Key] = true
+	m := in.Message
+	p.plan.SAFInserts = append(p.plan.SAFInserts, &SAFItem{
+		Key: in.Key, EventID: in.EventID, Issuer: in.Issuer, Node: in.Node, Payee: in.Payee, Kind: SAFReversal,
+		State: SAFIntent, MTI: m.MTI, RRN: m.RRN, MaskedPAN: m.MaskedPAN, Currency: m.Currency, Amount: m.Amount,
+		CreatedAt: p.now, QueuedAt: p.now, NextAttemptAt: p.now, UpdatedAt: p.now,
+		Packed: m.Packed, PANSealed: m.PANSealed,
+	})
 }

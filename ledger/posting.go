@@ -119,10 +119,44 @@ func (p *planner) planEvent(it *item) {
 	}
 	p.journal[ev.ID] = row
 	p.plan.Transactions = append(p.plan.Transactions, row)
+	p.resolveIntent(ev, reason == nil)
+	for _, f := range ev.FollowUps {
+		if f.When == FollowAlways || reason == nil {
+			p.queueFollowUp(ev, f)
+		}
+	}
 }
 
+// resolveIntent resolves the intent of the issuer request that decided ev: its reversal is
+// queued when the issuer's answer is unknown or its approval is not what the ledger holds (held
+// says whether the ledger holds ev itself); otherwise the intent is deleted.
+func (p *planner) resolveIntent(ev *Event, held bool) {
+	ref := ev.Intent
+	if ref.Key == "" {
+		return
+	}
+	op := SAFResolve
+	if ref.Reverse || ref.Approved && !held {
+		op = SAFActivate
+	}
+	p.plan.SAFChanges = append(p.plan.SAFChanges, SAFChange{Op: op, Key: ref.Key, At: p.now})
+}
+
+func (p *planner) queueFollowUp(ev *Event, f FollowUp) {
+	m := f.Message
+	p.plan.SAFInserts = append(p.plan.SAFInserts, &SAFItem{
+		Key: followUpKey(ev.ID, f.Kind), EventID: ev.ID, Issuer: f.Issuer, Kind: f.Kind, State: SAFQueued,
+		MTI: m.MTI, RRN: m.RRN, MaskedPAN: m.MaskedPAN, Currency: m.Currency, Amount: m.Amount,
+		CreatedAt: p.now, QueuedAt: p.now, NextAttemptAt: p.now, UpdatedAt: p.now,
+		Packed: m.Packed, PANSealed: m.PANSealed,
+	})
+}
+
+// duplicate answers an event whose ID the journal holds: the first decision stands. A request
+// the recovery sweep journaled as Recovered stays recovered, whatever its late event says.
 func (p *planner) duplicate(it *item, prev *Transaction) {
-	if !sameEvent(it.event, prev) {
+	p.resolveIntent(it.event, false)
+	if prev.Kind != Recovered && !sameEvent(it.event, prev) {
 		it.err = fmt.Errorf("event %s: %w", it.event.ID, ErrEventConflict)
 		return
 	}
@@ -162,7 +196,7 @@ func (p *planner) journalRow(ev *Event) *Transaction {
 	t := &Transaction{
 		ID: ev.ID, Kind: ev.Kind, OriginalID: ev.OriginalID, Currency: ev.Currency, Exponent: exp,
 		Amount: ev.Amount, PayeeKind: ev.Payee.Kind, PayeeID: ev.Payee.ID, Issuer: ev.Issuer,
-		PaymentRef: ev.PaymentRef, RRN: ev.RRN, STAN: ev.STAN, Terminal: ev.Terminal, MTI: ev.MTI,
+		PaymentRef: ev.PaymentRef, RRN: ev.RRN, AcquirerRRN: ev.AcquirerRRN, STAN: ev.STAN, Terminal: ev.Terminal, MTI: ev.MTI,
 		MaskedPAN: ev.MaskedPAN, ResponseCode: ev.ResponseCode, ApprovalCode: ev.ApprovalCode,
 		At: ev.At, BusinessDay: p.day,
 	}
@@ -303,7 +337,7 @@ func (p *planner) capture(ev *Event, row *Transaction) ([]leg, *Reason) {
 	if reason != nil {
 		return nil, reason
 	}
-	if auth.Rejection != "" || auth.Kind == Decline {
+	if auth.Rejection != "" || auth.Kind == Decline || auth.Kind == Recovered {
 		return nil, ErrOriginalNotFound
 	}
 	if auth.Kind != Authorize {
@@ -354,7 +388,7 @@ func (p *planner) reverse(ev *Event, row *Transaction) ([]leg, *Reason) {
 	if reason != nil {
 		return nil, reason
 	}
-	if orig.Rejection != "" || orig.Kind == Decline || orig.Kind == Reverse {
+	if orig.Rejection != "" || orig.Kind == Decline || orig.Kind == Recovered || orig.Kind == Reverse {
 		return nil, ErrNothingToReverse
 	}
 	if orig.Kind != Authorize {

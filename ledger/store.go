@@ -1,6 +1,9 @@
 package ledger
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is a ledger store: the Backend the Writer and the cutover run their transactions on,
 // plus the lookups and reports. ledger/postgres and ledger/sqlite implement it.
@@ -14,6 +17,13 @@ type Store interface {
 	TransactionByRRN(ctx context.Context, rrn string) (*Transaction, error)
 	// LatestByTerminalSTAN returns a terminal's latest transaction with this STAN.
 	LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*Transaction, error)
+	// ByTerminalRRN returns a terminal's transaction carrying rrn: the switch's RRN or the
+	// terminal's own field 37 (an original before its advices).
+	ByTerminalRRN(ctx context.Context, terminal, rrn string) (*Transaction, error)
+	// ByTerminalIdentity returns the transaction a terminal sent with this STAN and transmission
+	// time (fields 41, 11, 7), described like TransactionByRRN (/v1/transactions?terminal=...).
+	ByTerminalIdentity(ctx context.Context, terminal, stan, transmitted string) (*Transaction, error)
+	SAFReader
 	// Balances returns every account with its four totals.
 	Balances(ctx context.Context) ([]AccountBalance, error)
 	// TrialBalance returns the trial balance (CONTRACT.md §10).
@@ -24,4 +34,17 @@ type Store interface {
 	Verify(ctx context.Context) (VerifyReport, error)
 	// Close releases the store's connections.
 	Close()
+}
+
+// SAFReader reads the store-and-forward queue (its changes go through the Writer).
+type SAFReader interface {
+	// SAFDue returns up to limit of an issuer's queued items whose next attempt is due at now, in
+	// queue order, with their messages.
+	SAFDue(ctx context.Context, issuer string, now time.Time, limit int) ([]SAFItem, error)
+	// SAFList returns the items a filter selects, in queue order (at most MaxSAFList).
+	SAFList(ctx context.Context, f SAFFilter) ([]SAFItem, error)
+	// SAFItem returns one item by its id (ErrNotFound when there is none).
+	SAFItem(ctx context.Context, seq int64) (*SAFItem, error)
+	// SAFStats returns per issuer the intents, queued and parked items and the oldest queued.
+	SAFStats(ctx context.Context) ([]SAFStats, error)
 }

@@ -33,6 +33,9 @@ func ValidateEvent(ev *Event) error {
 	if err := validateDecision(ev); err != nil {
 		return err
 	}
+	if err := validateFollowUps(ev); err != nil {
+		return err
+	}
 	switch ev.Kind {
 	case Decline:
 		return nil
@@ -92,7 +95,7 @@ func validateID(field, id string) error {
 
 func validateDecision(ev *Event) error {
 	for _, f := range []struct{ name, v string }{
-		{"RRN", ev.RRN}, {"STAN", ev.STAN}, {"Terminal", ev.Terminal}, {"MTI", ev.MTI},
+		{"RRN", ev.RRN}, {"AcquirerRRN", ev.AcquirerRRN}, {"STAN", ev.STAN}, {"Terminal", ev.Terminal}, {"MTI", ev.MTI},
 		{"MaskedPAN", ev.MaskedPAN}, {"ResponseCode", ev.ResponseCode}, {"ApprovalCode", ev.ApprovalCode},
 	} {
 		if len(f.v) > maxDecisionLen || !utf8.ValidString(f.v) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,13 @@ type WriterConfig struct {
 	Logger *zap.Logger
 	// Metrics, when set, records batches and results.
 	Metrics *Metrics
+	// CommitResolveMax bounds how long the writer tries to find out whether a batch whose COMMIT
+	// failed on a lost connection took effect (by its rows' deterministic ids) before it answers
+	// ErrCommitUnknown. Default 2s: under the issuer timeout, so that a terminal is answered.
+	CommitResolveMax time.Duration
+	// OnSAFQueued, when set, is called after a batch that made store-and-forward items due
+	// commits (it must not block: the delivery loops' wake-up).
+	OnSAFQueued func()
 }
 
 // Defaults of WriterConfig.
@@ -60,6 +68,8 @@ const (
 	DefaultExpiryBatchMax     = 2000
 	DefaultBatchTimeout       = 10 * time.Second
 	DefaultRetriesMax         = 3
+	DefaultCommitResolveMax   = 2 * time.Second
+	commitResolvePause        = 100 * time.Millisecond
 	retryBackoff              = 5 * time.Millisecond
 	maxSweepsPerExpiryRequest = 1000 // bounds Expire's loop: at most this many sweeps of ExpiryBatchMax
 )
@@ -88,6 +98,9 @@ func (c *WriterConfig) setDefaults() {
 	}
 	if c.RetriesMax <= 0 {
 		c.RetriesMax = DefaultRetriesMax
+	}
+	if c.CommitResolveMax <= 0 {
+		c.CommitResolveMax = DefaultCommitResolveMax
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -126,8 +139,11 @@ type request struct {
 	items []*item
 	sweep bool // Expire: release due pending transfers now
 	swept int
-	err   error
-	done  chan struct{}
+	// recovery: Recover's request; recovered lists the intents it activated.
+	recovery  *recovery
+	recovered []SAFItem
+	err       error
+	done      chan struct{}
 }
 
 // NewWriter returns a Writer over b; start its loop with Run.
@@ -192,6 +208,61 @@ func (w *Writer) Submit(ctx context.Context, transfers []Transfer) ([]TransferRe
 		results = append(results, it.results...)
 	}
 	return results, nil
+}
+
+// Intend stores an intent and returns once it is durable: only then may its request leave for
+// the issuer. A store failure returns ErrUnavailable (send nothing: answer 96).
+func (w *Writer) Intend(ctx context.Context, in Intent) error {
+	if err := ValidateIntent(&in); err != nil {
+		return err
+	}
+	it := &item{intent: &in}
+	req := &request{items: []*item{it}, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return err
+	}
+	<-req.done
+	return it.err
+}
+
+// ChangeSAF applies changes of stored store-and-forward items (delivery results, operator
+// actions) and returns after COMMIT.
+func (w *Writer) ChangeSAF(ctx context.Context, changes []SAFChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	it := &item{safChanges: changes}
+	req := &request{items: []*item{it}, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return err
+	}
+	<-req.done
+	return it.err
+}
+
+// Recover resolves intents that nothing resolved: every intent written before before (of
+// node, when node is set) is activated — its reversal queued for the issuer — and its
+// transaction, when the journal does not hold it, is journaled as Recovered. It returns the
+// intents it activated. Run it at start for the instance's own intents (before = now) and
+// periodically for anyone's stale ones (before = now − longer than any request can take).
+func (w *Writer) Recover(ctx context.Context, before time.Time, node string) ([]SAFItem, error) {
+	req := &request{recovery: &recovery{before: before, node: node}, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return nil, err
+	}
+	<-req.done
+	return req.recovered, req.err
+}
+
+// PruneSAF deletes up to max items delivered before before; it returns after COMMIT.
+func (w *Writer) PruneSAF(ctx context.Context, before time.Time, max int) error {
+	it := &item{prune: &prune{before: before, max: max}}
+	req := &request{items: []*item{it}, done: make(chan struct{})}
+	if err := w.enqueue(ctx, req); err != nil {
+		return err
+	}
+	<-req.done
+	return it.err
 }
 
 // Expire releases, now, every pending transfer whose timeout has passed (the loop also does it
@@ -331,6 +402,9 @@ func (w *Writer) process(reqs []*request) {
 		if r.sweep {
 			r.swept, r.err = w.expireAll()
 		}
+		if r.recovery != nil {
+			r.recovered, r.err = w.recoverAll(r.recovery)
+		}
 		for _, it := range r.items {
 			w.cfg.Metrics.event(it.result())
 		}
@@ -341,6 +415,13 @@ func (w *Writer) process(reqs []*request) {
 func (it *item) result() string {
 	var rj *RejectionError
 	switch {
+	case it.intent != nil:
+		if it.err != nil {
+			return "failed"
+		}
+		return "intent"
+	case it.safChanges != nil || it.prune != nil:
+		return "saf"
 	case it.event == nil:
 		return "transfers"
 	case it.err == nil && it.outcome.Duplicate:
@@ -446,21 +527,38 @@ func (w *Writer) tryBatch(items []*item, careful bool) error {
 		return err
 	}
 	for _, it := range items {
-		if it.event != nil {
+		switch {
+		case it.event != nil:
 			p.planEvent(it)
-		} else {
+		case it.intent != nil:
+			p.planIntent(it)
+		case it.safChanges != nil:
+			p.plan.SAFChanges = append(p.plan.SAFChanges, it.safChanges...)
+		case it.prune != nil:
+			p.plan.SAFPruneBefore, p.plan.SAFPruneMax = it.prune.before, it.prune.max
+		default:
 			p.planChain(it)
 		}
 	}
-	if plan := p.finish(); !plan.Empty() {
+	plan := p.finish()
+	if !plan.Empty() {
 		if err := tx.Write(ctx, plan); err != nil {
 			return err
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return err
+		if !errors.Is(err, ErrCommitInDoubt) {
+			return err
+		}
+		committed = true // the transaction is gone either way: nothing to roll back
+		if err := w.resolveCommit(plan, err); err != nil {
+			return err
+		}
 	}
 	committed = true
+	if w.cfg.OnSAFQueued != nil && plan.queuesSAF() {
+		w.cfg.OnSAFQueued()
+	}
 	for _, a := range p.local.byID { // they exist now that the batch committed
 		if _, ok := w.accounts.id(a.ID); !ok {
 			w.accounts.add(a)
@@ -556,4 +654,166 @@ func (w *Writer) expireAll() (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// ErrCommitInDoubt is how a store reports that the connection failed during COMMIT, so that the
+// transaction may or may not have taken effect. The Writer then finds out (resolveCommit).
+var ErrCommitInDoubt = errors.New("connection lost during COMMIT")
+
+// resolveCommit finds out whether a batch whose COMMIT was in doubt took effect, by looking for
+// the first row it wrote under a deterministic id: a journal row, a store-and-forward key, a
+// transfer. It returns nil when the batch committed, the original error when it did not (the
+// Writer may retry it), and ErrCommitUnknown when the database cannot tell within
+// CommitResolveMax. A plan with none of these rows (state changes and deltas only: an expiry
+// sweep, delivery results) is idempotent to redo and counts as not committed.
+func (w *Writer) resolveCommit(plan *Plan, commitErr error) error {
+	deadline := time.Now().Add(w.cfg.CommitResolveMax)
+	for {
+		held, err := w.committed(plan)
+		switch {
+		case err == nil && held:
+			w.cfg.Logger.Warn("ledger batch committed although its COMMIT failed", zap.Error(commitErr))
+			return nil
+		case err == nil:
+			return fmt.Errorf("%w: %w", ErrTransient, commitErr)
+		case time.Now().After(deadline):
+			w.cfg.Logger.Error("ledger batch outcome unknown", zap.Error(commitErr), zap.NamedError("check", err))
+			return fmt.Errorf("%w: %w", ErrCommitUnknown, commitErr)
+		}
+		time.Sleep(commitResolvePause)
+	}
+}
+
+// committed reports whether plan's first deterministic row is in the store.
+func (w *Writer) committed(plan *Plan) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+	defer cancel()
+	tx, err := w.b.BeginBatch(ctx, false)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	switch {
+	case len(plan.Transactions) > 0:
+		rows, err := tx.Transactions(ctx, []string{plan.Transactions[0].ID})
+		return len(rows) > 0, err
+	case len(plan.SAFInserts) > 0:
+		keys, err := tx.SAFKeys(ctx, []string{plan.SAFInserts[0].Key})
+		return len(keys) > 0, err
+	case len(plan.Transfers) > 0:
+		rows, err := tx.Transfers(ctx, []TransferID{plan.Transfers[0].ID}, false)
+		return len(rows) > 0, err
+	}
+	return false, nil
+}
+
+// recovery is Recover's request.
+type recovery struct {
+	before time.Time
+	node   string
+}
+
+// prune is PruneSAF's request.
+type prune struct {
+	before time.Time
+	max    int
+}
+
+// recoverAll runs recovery rounds until no stale intent is left (bounded).
+func (w *Writer) recoverAll(rc *recovery) ([]SAFItem, error) {
+	var all []SAFItem
+	for range maxSweepsPerExpiryRequest {
+		done, err := w.recoverRound(rc)
+		all = append(all, done...)
+		if err != nil || len(done) < w.cfg.ExpiryBatchMax {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// recoverRound activates up to ExpiryBatchMax stale intents in one transaction and journals the
+// transactions the ledger does not hold as Recovered.
+func (w *Writer) recoverRound(rc *recovery) ([]SAFItem, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+	defer cancel()
+	tx, err := w.b.BeginBatch(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	day, err := tx.BusinessDay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	intents, err := tx.StaleIntents(ctx, rc.before, rc.node, w.cfg.ExpiryBatchMax)
+	if err != nil || len(intents) == 0 {
+		return nil, err
+	}
+	ids := make([]string, 0, len(intents))
+	for _, in := range intents {
+		ids = append(ids, in.EventID)
+	}
+	rows, err := tx.Transactions(ctx, dedupe(ids))
+	if err != nil {
+		return nil, err
+	}
+	journaled := make(map[string]bool, len(rows))
+	for _, t := range rows {
+		journaled[t.ID] = true
+	}
+	now := w.cfg.Now()
+	p := newPlanner(now, day, w.cfg.HoldTimeoutDefault, w.accounts)
+	out := make([]SAFItem, 0, len(intents))
+	for _, in := range intents {
+		if !journaled[in.EventID] {
+			journaled[in.EventID] = true
+			p.plan.Transactions = append(p.plan.Transactions, recoveredRow(in, day, now))
+		}
+		p.plan.SAFChanges = append(p.plan.SAFChanges, SAFChange{Op: SAFActivate, Key: in.Key, At: now})
+		out = append(out, *in)
+	}
+	if err := tx.Write(ctx, p.finish()); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err // a round in doubt is redone by the next Recover: it finds what is left
+	}
+	if w.cfg.OnSAFQueued != nil {
+		w.cfg.OnSAFQueued()
+	}
+	return out, nil
+}
+
+// recoveredRow is the journal row of a request whose outcome the ledger never held.
+func recoveredRow(in *SAFItem, day string, now time.Time) *Transaction {
+	parts := splitEventID(in.EventID)
+	exp, _ := Exponent(in.Currency)
+	return &Transaction{
+		ID: in.EventID, Kind: Recovered, Status: StatusRecovered, Currency: in.Currency, Exponent: exp,
+		Amount: in.Amount, PayeeID: in.Payee, Issuer: in.Issuer, RRN: in.RRN, STAN: parts[2],
+		Terminal: parts[1], MTI: parts[0], MaskedPAN: in.MaskedPAN, ResponseCode: recoveredResponseCode,
+		At: now, BusinessDay: day,
+	}
+}
+
+// recoveredResponseCode is what a Recovered transaction answers a retransmission: 96, the switch
+// lost its outcome (and reversed it at the issuer).
+const recoveredResponseCode = "96"
+
+// splitEventID splits a transaction id "MTI/terminal/STAN/transmission" into its parts (missing
+// parts are empty).
+func splitEventID(id string) [4]string {
+	var out [4]string
+	rest := id
+	for i := range 3 {
+		part, tail, ok := strings.Cut(rest, "/")
+		out[i] = part
+		if !ok {
+			return out
+		}
+		rest = tail
+	}
+	out[3] = rest
+	return out
 }

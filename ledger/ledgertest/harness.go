@@ -41,6 +41,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Drain", func(t *testing.T) { testDrain(t, h) })
 	t.Run("Property", func(t *testing.T) { testProperty(t, h) })
 	t.Run("TwoWriters", func(t *testing.T) { testTwoWriters(t, h) })
+	t.Run("SAF", func(t *testing.T) { testSAF(t, h) })
 }
 
 // Clock is a settable clock for expiry and cutover.

@@ -30,6 +30,24 @@ func (s *Store) LatestByTerminalSTAN(ctx context.Context, terminal, stan string)
 		WHERE terminal = $1 AND stan = $2 AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`, terminal, stan)
 }
 
+// ByTerminalRRN returns a terminal's transaction carrying rrn: the switch's RRN (which its answer
+// carried) or its own field 37; an original before its advices.
+func (s *Store) ByTerminalRRN(ctx context.Context, terminal, rrn string) (*ledger.Transaction, error) {
+	return s.one(ctx, false, `SELECT * FROM (
+			SELECT `+journalColumns+` FROM ledger_transactions WHERE rrn = $2 AND rrn <> '' AND terminal = $1
+			UNION ALL
+			SELECT `+journalColumns+` FROM ledger_transactions WHERE acquirer_rrn = $2 AND acquirer_rrn <> '' AND terminal = $1) t
+		ORDER BY original_id <> '', at DESC LIMIT 1`, terminal, rrn)
+}
+
+// ByTerminalIdentity returns the transaction a terminal sent with this STAN at transmission time
+// transmitted (MMDDhhmmss: the id's last part), described like TransactionByRRN.
+func (s *Store) ByTerminalIdentity(ctx context.Context, terminal, stan, transmitted string) (*ledger.Transaction, error) {
+	return s.one(ctx, true, `SELECT `+journalColumns+` FROM ledger_transactions
+		WHERE terminal = $1 AND stan = $2 AND terminal <> '' AND right(id, 10) = $3
+		ORDER BY original_id <> '', at, id LIMIT 1`, terminal, stan, transmitted)
+}
+
 // one returns the transaction query finds, described; with related, also the later events that
 // name it as their original (the HTTP view; the engine's lookups skip that query).
 func (s *Store) one(ctx context.Context, withRelated bool, query string, args ...any) (*ledger.Transaction, error) {
@@ -64,7 +82,13 @@ func (s *Store) one(ctx context.Context, withRelated bool, query string, args ..
 		if err := ledger.Describe(ctx, r, rel); err != nil {
 			return nil, err
 		}
+		if rel.SAF, err = s.safOf(ctx, rel.ID); err != nil {
+			return nil, err
+		}
 		t.Related = append(t.Related, *rel)
+	}
+	if t.SAF, err = s.safOf(ctx, t.ID); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

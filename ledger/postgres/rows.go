@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -20,7 +22,7 @@ const transferColumns = `id, debit_account_id, credit_account_id, amount, curren
 
 const journalColumns = `id, kind, original_id, target_id, currency, amount, fee, convenience_fee, payee_kind,
 	payee_id, issuer, payment_ref, rrn, stan, terminal, mti, masked_pan, response_code, approval_code, at,
-	business_day::text, hold_expires_at, rejection`
+	business_day::text, hold_expires_at, rejection, acquirer_rrn`
 
 func uuids(ids []ledger.TransferID) []pgtype.UUID {
 	out := make([]pgtype.UUID, len(ids))
@@ -65,7 +67,7 @@ func scanTransaction(row pgx.CollectableRow) (*ledger.Transaction, error) {
 	)
 	err := row.Scan(&t.ID, &kind, &t.OriginalID, &t.TargetID, &t.Currency, &t.Amount, &t.Fee, &t.ConvenienceFee,
 		&payeeKind, &t.PayeeID, &t.Issuer, &t.PaymentRef, &t.RRN, &t.STAN, &t.Terminal, &t.MTI, &t.MaskedPAN,
-		&t.ResponseCode, &t.ApprovalCode, &t.At, &t.BusinessDay, &expires, &t.Rejection)
+		&t.ResponseCode, &t.ApprovalCode, &t.At, &t.BusinessDay, &expires, &t.Rejection, &t.AcquirerRRN)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +206,13 @@ func (b *batchTx) Commit(ctx context.Context) error {
 		err = cerr
 	}
 	if err != nil {
+		var pgErr *pgconn.PgError
+		inDoubt := !errors.As(err, &pgErr)  // the server said no: nothing committed; else the COMMIT may have run
 		_, _ = b.conn.Exec(ctx, `ROLLBACK`) // the transaction is aborted; end it before release
 		b.release()
+		if inDoubt {
+			return fmt.Errorf("%w: %w", ledger.ErrCommitInDoubt, err)
+		}
 		return mapErr(err)
 	}
 	b.release()

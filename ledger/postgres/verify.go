@@ -49,11 +49,11 @@ func anomalyChecks() []struct{ name, query string } {
 		{"posting_without_decision", `SELECT 'transfer ' || t.id || ' has no accepted decision ' || t.event_id
 		FROM ledger_transfers t LEFT JOIN ledger_transactions j ON j.id = t.event_id
 		WHERE t.state <> 6 AND t.code <> 6 AND t.event_id <> ''
-			AND (j.id IS NULL OR j.rejection <> '' OR j.kind = 6)`},
+			AND (j.id IS NULL OR j.rejection <> '' OR j.kind IN (6, 7))`},
 		{"decision_without_posting", `SELECT 'accepted ' || j.id || ' has no transfer'
 		FROM ledger_transactions j
 		LEFT JOIN (SELECT DISTINCT event_id FROM ledger_transfers WHERE state <> 6) t ON t.event_id = j.id
-		WHERE j.kind <> 6 AND j.rejection = '' AND t.event_id IS NULL`},
+		WHERE j.kind NOT IN (6, 7) AND j.rejection = '' AND t.event_id IS NULL`},
 		{"business_day", `SELECT 'no open business day' WHERE NOT EXISTS
 		(SELECT 1 FROM ledger_business_days WHERE closed_at IS NULL)`},
 	}

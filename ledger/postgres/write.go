@@ -16,7 +16,7 @@ import (
 var (
 	journalInsertColumns = []string{"id", "kind", "original_id", "target_id", "currency", "amount", "fee",
 		"convenience_fee", "payee_kind", "payee_id", "issuer", "payment_ref", "rrn", "stan", "terminal", "mti",
-		"masked_pan", "response_code", "approval_code", "at", "business_day", "hold_expires_at", "rejection"}
+		"masked_pan", "response_code", "approval_code", "at", "business_day", "hold_expires_at", "rejection", "acquirer_rrn"}
 	transferInsertColumns = []string{"id", "debit_account_id", "credit_account_id", "amount", "currency", "flags",
 		"pending_id", "timeout_at", "state", "code", "event_id", "payment_ref", "business_day", "reason", "created_at"}
 )
@@ -52,6 +52,7 @@ func (b *batchTx) Write(ctx context.Context, p *ledger.Plan) error {
 		b.queueTransfers(p.Transfers, day)
 	}
 	b.queueStatesAndBalances(p)
+	b.queueSAF(p)
 	return nil
 }
 
@@ -122,13 +123,14 @@ func (b *batchTx) queueJournal(ts []*ledger.Transaction, day pgtype.Date) {
 	n := len(ts)
 	str := func() []string { return make([]string, n) }
 	ids, orig, target, cur, payee, issuer, ref := str(), str(), str(), str(), str(), str(), str()
-	rrn, stan, term, mti, pan, rc, ac, rej := str(), str(), str(), str(), str(), str(), str(), str()
+	rrn, stan, term, mti, pan, rc, ac, rej, arrn := str(), str(), str(), str(), str(), str(), str(), str(), str()
 	kind, payeeKind := make([]int16, n), make([]int16, n)
 	amount, fee, conv := make([]int64, n), make([]int64, n), make([]int64, n)
 	at, expires := make([]time.Time, n), make([]pgtype.Timestamptz, n)
 	for i, t := range ts {
 		ids[i], orig[i], target[i], cur[i], payee[i], issuer[i], ref[i] = t.ID, t.OriginalID, t.TargetID, t.Currency, t.PayeeID, t.Issuer, t.PaymentRef
 		rrn[i], stan[i], term[i], mti[i], pan[i], rc[i], ac[i], rej[i] = t.RRN, t.STAN, t.Terminal, t.MTI, t.MaskedPAN, t.ResponseCode, t.ApprovalCode, t.Rejection
+		arrn[i] = t.AcquirerRRN
 		kind[i], payeeKind[i] = int16(t.Kind), int16(t.PayeeKind)
 		amount[i], fee[i], conv[i], at[i] = t.Amount, t.Fee, t.ConvenienceFee, t.At
 		if t.HoldExpiresAt != nil {
@@ -137,16 +139,17 @@ func (b *batchTx) queueJournal(ts []*ledger.Transaction, day pgtype.Date) {
 	}
 	b.queued().Queue(`INSERT INTO ledger_transactions (id, kind, original_id, target_id, currency, amount, fee,
 			convenience_fee, payee_kind, payee_id, issuer, payment_ref, rrn, stan, terminal, mti, masked_pan,
-			response_code, approval_code, at, business_day, hold_expires_at, rejection)
+			response_code, approval_code, at, business_day, hold_expires_at, rejection, acquirer_rrn)
 		SELECT u.id, u.kind, u.orig, u.target, u.cur, u.amount, u.fee, u.conv, u.pk, u.payee, u.issuer, u.ref, u.rrn,
-			u.stan, u.term, u.mti, u.pan, u.rc, u.ac, u.at, $23::date, u.expires, u.rej
+			u.stan, u.term, u.mti, u.pan, u.rc, u.ac, u.at, $23::date, u.expires, u.rej, u.arrn
 		FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
 			$8::bigint[], $9::smallint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-			$16::text[], $17::text[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::text[])
+			$16::text[], $17::text[], $18::text[], $19::text[], $20::timestamptz[], $21::timestamptz[], $22::text[],
+			$24::text[])
 			AS u(id, kind, orig, target, cur, amount, fee, conv, pk, payee, issuer, ref, rrn, stan, term, mti, pan, rc,
-				ac, at, expires, rej)`,
+				ac, at, expires, rej, arrn)`,
 		ids, kind, orig, target, cur, amount, fee, conv, payeeKind, payee, issuer, ref, rrn, stan, term, mti, pan, rc,
-		ac, at, expires, rej, day)
+		ac, at, expires, rej, day, arrn)
 }
 
 // journalSource feeds journal rows to COPY without building a [][]any.
@@ -170,7 +173,7 @@ func (s *journalSource) Values() ([]any, error) {
 	v[0], v[1], v[2], v[3], v[4], v[5], v[6] = t.ID, int16(t.Kind), t.OriginalID, t.TargetID, t.Currency, t.Amount, t.Fee
 	v[7], v[8], v[9], v[10], v[11], v[12], v[13] = t.ConvenienceFee, int16(t.PayeeKind), t.PayeeID, t.Issuer, t.PaymentRef, t.RRN, t.STAN
 	v[14], v[15], v[16], v[17], v[18], v[19] = t.Terminal, t.MTI, t.MaskedPAN, t.ResponseCode, t.ApprovalCode, t.At
-	v[20], v[21], v[22] = s.day, expires, t.Rejection
+	v[20], v[21], v[22], v[23] = s.day, expires, t.Rejection, t.AcquirerRRN
 	return v, nil
 }
 

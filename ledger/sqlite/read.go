@@ -20,7 +20,29 @@ const (
 		WHERE terminal = ? AND stan = ? AND terminal <> '' ORDER BY at DESC, id DESC LIMIT 1`
 	relatedQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions
 		WHERE original_id = ? AND original_id <> '' ORDER BY at, id LIMIT ?`
+	// A terminal's transaction by the RRN it knows: the switch's (which its answer carried) or its
+	// own field 37.
+	byTerminalRRNQuery = `SELECT * FROM (
+		SELECT ` + journalColumns + ` FROM ledger_transactions WHERE rrn = ?2 AND rrn <> '' AND terminal = ?1
+		UNION ALL
+		SELECT ` + journalColumns + ` FROM ledger_transactions WHERE acquirer_rrn = ?2 AND acquirer_rrn <> '' AND terminal = ?1)
+		ORDER BY original_id <> '', at DESC LIMIT 1`
+	// A terminal's transaction by its own identity: fields 41, 11 and 7 (the id's last part).
+	byTerminalIdentityQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions
+		WHERE terminal = ? AND stan = ? AND terminal <> '' AND substr(id, -10) = ?
+		ORDER BY original_id <> '', at, id LIMIT 1`
 )
+
+// ByTerminalRRN returns a terminal's transaction carrying rrn (the switch's or the terminal's own).
+func (s *Store) ByTerminalRRN(ctx context.Context, terminal, rrn string) (*ledger.Transaction, error) {
+	return s.one(ctx, false, byTerminalRRNQuery, terminal, rrn)
+}
+
+// ByTerminalIdentity returns the transaction a terminal sent with STAN stan at transmission time
+// transmitted (MMDDhhmmss), with its transfers, related events and store-and-forward items.
+func (s *Store) ByTerminalIdentity(ctx context.Context, terminal, stan, transmitted string) (*ledger.Transaction, error) {
+	return s.one(ctx, true, byTerminalIdentityQuery, terminal, stan, transmitted)
+}
 
 // Transaction returns the journaled transaction id with its status and transfers.
 func (s *Store) Transaction(ctx context.Context, id string) (*ledger.Transaction, error) {
@@ -63,9 +85,21 @@ func (s *Store) one(ctx context.Context, withRelated bool, query string, args ..
 		if err := ledger.Describe(ctx, r, rel); err != nil {
 			return nil, err
 		}
+		if rel.SAF, err = s.safOf(ctx, rel.ID); err != nil {
+			return nil, err
+		}
 		t.Related = append(t.Related, *rel)
 	}
+	if t.SAF, err = s.safOf(ctx, t.ID); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// safOf lists a transaction's store-and-forward items in every state.
+func (s *Store) safOf(ctx context.Context, id string) ([]ledger.SAFItem, error) {
+	return s.SAFList(ctx, ledger.SAFFilter{EventID: id, States: []ledger.SAFState{ledger.SAFIntent, ledger.SAFQueued,
+		ledger.SAFDelivered, ledger.SAFParked}})
 }
 
 // Balances returns every account with its totals, by currency and name.

@@ -20,7 +20,7 @@ const transferColumns = `id, debit_account_id, credit_account_id, amount, curren
 
 const journalColumns = `id, kind, original_id, target_id, currency, amount, fee, convenience_fee, payee_kind,
 	payee_id, issuer, payment_ref, rrn, stan, terminal, mti, masked_pan, response_code, approval_code, at,
-	business_day, hold_expires_at, rejection`
+	business_day, hold_expires_at, rejection, acquirer_rrn`
 
 // The batch's lookups. Lists go as one JSON parameter (see jsonArray); each lookup is an index
 // search per element (TestQueryPlans).
@@ -126,7 +126,7 @@ func scanTransactions(rows rowSource, err error) ([]*ledger.Transaction, error) 
 		)
 		if err := rows.Scan(&t.ID, &kind, &t.OriginalID, &t.TargetID, &t.Currency, &t.Amount, &t.Fee, &t.ConvenienceFee,
 			&payeeKind, &t.PayeeID, &t.Issuer, &t.PaymentRef, &t.RRN, &t.STAN, &t.Terminal, &t.MTI, &t.MaskedPAN,
-			&t.ResponseCode, &t.ApprovalCode, &at, &t.BusinessDay, &expires, &t.Rejection); err != nil {
+			&t.ResponseCode, &t.ApprovalCode, &at, &t.BusinessDay, &expires, &t.Rejection, &t.AcquirerRRN); err != nil {
 			return nil, mapErr(err)
 		}
 		t.Kind, t.PayeeKind = ledger.EventKind(kind), ledger.PayeeKind(payeeKind)

@@ -22,7 +22,7 @@ func (b *batchTx) Write(ctx context.Context, p *ledger.Plan) error {
 		}
 		return append(args, t.ID, int64(t.Kind), t.OriginalID, t.TargetID, t.Currency, t.Amount, t.Fee,
 			t.ConvenienceFee, int64(t.PayeeKind), t.PayeeID, t.Issuer, t.PaymentRef, t.RRN, t.STAN, t.Terminal, t.MTI,
-			t.MaskedPAN, t.ResponseCode, t.ApprovalCode, t.At.UnixNano(), p.BusinessDay, expires, t.Rejection)
+			t.MaskedPAN, t.ResponseCode, t.ApprovalCode, t.At.UnixNano(), p.BusinessDay, expires, t.Rejection, t.AcquirerRRN)
 	}); err != nil {
 		return fmt.Errorf("journal insert: %w", err)
 	}
@@ -53,7 +53,7 @@ func (b *batchTx) Write(ctx context.Context, p *ledger.Plan) error {
 	if err != nil {
 		return fmt.Errorf("balance update: %w", err)
 	}
-	return nil
+	return b.writeSAF(ctx, p)
 }
 
 // rowsStmt is a statement over a list of rows given as one VALUES list of up to rowsMax rows of
@@ -69,6 +69,7 @@ const (
 	transferInsert
 	stateUpdate
 	balanceUpdate
+	safInsert
 	rowsStmts // how many
 )
 
@@ -80,7 +81,9 @@ const rowsMaxPerStmt = 128
 func (s rowsStmt) columns() int {
 	switch s {
 	case journalInsert:
-		return 23
+		return 24
+	case safInsert:
+		return 21
 	case transferInsert:
 		return 15
 	case stateUpdate:
@@ -98,6 +101,8 @@ func (s rowsStmt) sql(rows int) string {
 		return `INSERT OR ROLLBACK INTO ledger_transactions (` + journalColumns + `) VALUES ` + values
 	case transferInsert:
 		return `INSERT OR ROLLBACK INTO ledger_transfers (` + transferColumns + `) VALUES ` + values
+	case safInsert:
+		return `INSERT OR ROLLBACK INTO saf_items (` + safInsertColumns + `) VALUES ` + values
 	case stateUpdate:
 		return `WITH c (id, state) AS (VALUES ` + values + `)
 			UPDATE OR ROLLBACK ledger_transfers SET state = c.state FROM c WHERE ledger_transfers.id = c.id`
