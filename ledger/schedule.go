@@ -23,6 +23,9 @@ type CutoverSchedule struct {
 	Logger *zap.Logger
 	// OnReport, when set, receives each cutover's settlement report (to write it out).
 	OnReport func(*SettlementReport)
+	// OnError, when set, receives each cutover that failed, with the business day it was for
+	// (to record it in the audit log).
+	OnError func(day string, err error)
 }
 
 // NextCutover returns the first instant at or after now that is at time of day at in loc.
@@ -65,6 +68,9 @@ func (s *CutoverSchedule) Run(ctx context.Context) error {
 		rep, err := Cutover(ctx, s.Backend, now(), day)
 		if err != nil {
 			log.Error("scheduled cutover failed", zap.String("business-day", day), zap.Error(err))
+			if s.OnError != nil {
+				s.OnError(day, err)
+			}
 			continue
 		}
 		log.Info("business day closed and settled", zap.String("business-day", rep.BusinessDay),

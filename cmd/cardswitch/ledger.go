@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/cardswitch/cardswitch/audit"
 	"github.com/cardswitch/cardswitch/config"
 	"github.com/cardswitch/cardswitch/ledger"
 )
@@ -286,6 +287,13 @@ prints the report and moves no money twice.`,
 			}
 			defer s.Close()
 			rep, err := ledger.Cutover(cmd.Context(), s, time.Now(), r.day)
+			if aerr := f.recordCutover(cmd.Context(), r.day, rep, err); aerr != nil && err == nil {
+				// the day is closed: print its report, then fail for the missing audit entry
+				if perr := r.print(cmd.OutOrStdout(), f, rep); perr != nil {
+					return perr
+				}
+				return aerr
+			}
 			if err != nil {
 				return err
 			}
@@ -362,4 +370,25 @@ func writeJSON(out io.Writer, v any) error {
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// recordCutover records a cutover run from the command line in the audit log (err: it failed).
+func (f *ledgerFlags) recordCutover(ctx context.Context, day string, rep *ledger.SettlementReport, err error) error {
+	l, aerr := f.openAudit(ctx)
+	if aerr != nil {
+		return aerr
+	}
+	defer l.Close()
+	e := audit.Entry{Actor: audit.ActorCLI(), Action: audit.ActionCutover, Target: day}
+	switch {
+	case err != nil:
+		e.Result, e.Detail = audit.ResultFailed, err.Error()
+	default:
+		e.Target, e.Detail = rep.BusinessDay, cutoverDetail(rep)
+	}
+	if e.Target == "" {
+		e.Target = "open business day"
+	}
+	_, aerr = l.Record(ctx, e)
+	return aerr
 }

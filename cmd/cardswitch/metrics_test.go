@@ -51,8 +51,15 @@ func TestMetricsLint(t *testing.T) {
 			require.True(t, strings.HasPrefix(mf.GetName(), "cardswitch_"), mf.GetName())
 		}
 	}
-	for _, n := range []string{"cardswitch_build_info", "cardswitch_hsm_requests_total", "cardswitch_card_data_detections_total",
-		"cardswitch_acceptor_connections", "cardswitch_in_flight_requests", "cardswitch_ledger_batch_duration_seconds"} {
+	// What operators need (CONTRACT §10, docs/runbook.md), series present from the start. Those
+	// created with their first event (transactions, HTTP requests) are checked by e2e/prometheus_test.go.
+	for _, n := range []string{"cardswitch_build_info",
+		"cardswitch_issuer_request_duration_seconds", "cardswitch_issuer_requests_total", "cardswitch_issuer_connections_signed_on",
+		"cardswitch_issuer_in_flight_requests", "cardswitch_issuer_late_responses_total", "cardswitch_stand_in_approvals_total",
+		"cardswitch_saf_depth", "cardswitch_ledger_batch_items", "cardswitch_ledger_batch_duration_seconds",
+		"cardswitch_ledger_verify_violations", "cardswitch_hsm_requests_total", "cardswitch_hsm_request_duration_seconds",
+		"cardswitch_acceptor_connections", "cardswitch_in_flight_requests", "cardswitch_card_data_detections_total",
+		"cardswitch_audit_write_failures_total"} {
 		require.True(t, names[n], "%s is not registered", n)
 	}
 

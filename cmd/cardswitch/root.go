@@ -50,6 +50,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newIssuerSimCmd(),
 		newServeCmd(),
 		newLedgerCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

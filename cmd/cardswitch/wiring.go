@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/cardswitch/cardswitch/audit"
 	"github.com/cardswitch/cardswitch/carddata"
 	"github.com/cardswitch/cardswitch/config"
 	"github.com/cardswitch/cardswitch/hsm"
@@ -43,6 +44,8 @@ type switchApp struct {
 	reg      *prometheus.Registry
 	now      func() time.Time
 	store    ledgerStore
+	audit    *audit.Log
+	httpM    *httpapi.Metrics
 	writer   *ledger.Writer
 	verify   *ledger.VerifySchedule
 	hsmClose func()
@@ -86,6 +89,7 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	a := &switchApp{cfg: cfg, log: log, reg: prometheus.NewRegistry(), now: now}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerBuildInfo(a.reg)
+	a.httpM = httpapi.NewMetrics(a.reg)
 	defer func() {
 		if err != nil {
 			a.close()
@@ -103,6 +107,12 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	}
 
 	if a.store, err = openLedger(ctx, cfg.Ledger, log); err != nil {
+		return nil, err
+	}
+	if a.audit, err = openAudit(ctx, cfg.Ledger, log.Named("audit")); err != nil {
+		return nil, err
+	}
+	if err := a.audit.Register(a.reg); err != nil {
 		return nil, err
 	}
 	lm, err := ledger.NewMetrics(a.reg)
@@ -228,7 +238,11 @@ func (a *switchApp) run(ctx context.Context) error {
 	goBack("ledger-verify", a.verify.Run)
 	if at, on := a.cfg.Ledger.CutoverAt(); on {
 		sched := &ledger.CutoverSchedule{Backend: a.store, At: at, Now: a.now, Logger: a.log.Named("ledger"),
-			OnReport: func(rep *ledger.SettlementReport) { a.writeSettlement(rep) }}
+			OnReport: func(rep *ledger.SettlementReport) {
+				a.writeSettlement(rep)
+				a.recordCutover(backCtx, rep, nil)
+			},
+			OnError: func(day string, err error) { a.recordCutover(backCtx, &ledger.SettlementReport{BusinessDay: day}, err) }}
 		goBack("cutover", sched.Run)
 	}
 
@@ -294,10 +308,12 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 			}
 			return tx, err
 		},
-		SAF:   func() any { return a.saf.Snapshot() },
-		Pprof: a.cfg.HTTP.Pprof,
-		Token: a.cfg.HTTP.Token,
-		Log:   a.log.Named("http"),
+		SAF:     func() any { return a.saf.Snapshot() },
+		Pprof:   a.cfg.HTTP.Pprof,
+		Token:   a.cfg.HTTP.Token,
+		Metrics: a.httpM,
+		Audit:   a.audit,
+		Log:     a.log.Named("http"),
 	}
 }
 
@@ -307,6 +323,9 @@ func (a *switchApp) close() {
 	}
 	if a.httpLn != nil {
 		a.httpLn.Close()
+	}
+	if a.audit != nil {
+		a.audit.Close()
 	}
 	if a.store != nil {
 		a.store.Close()

@@ -52,8 +52,17 @@ func TestAlertsHaveRunbookAndTest(t *testing.T) {
 	runbook, err := os.ReadFile("../../docs/runbook.md")
 	require.NoError(t, err)
 	anchors := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^#{2,3} (.+)$`).FindAllStringSubmatch(string(runbook), -1) {
-		anchors[githubAnchor(m[1])] = true
+	sections := map[string]string{} // anchor → the section's text
+	heading := regexp.MustCompile(`(?m)^#{2,3} (.+)$`)
+	locs := heading.FindAllStringSubmatchIndex(string(runbook), -1)
+	for i, m := range locs {
+		a := githubAnchor(string(runbook[m[2]:m[3]]))
+		anchors[a] = true
+		end := len(runbook)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		sections[a] = string(runbook[m[1]:end])
 	}
 	alerts := 0
 	for _, g := range rules.Groups {
@@ -66,6 +75,9 @@ func TestAlertsHaveRunbookAndTest(t *testing.T) {
 			require.True(t, strings.HasPrefix(url, "https://github.com/cardswitch/cardswitch/blob/main/docs/runbook.md#"), "%s: runbook_url %q", r.Alert, url)
 			anchor := url[strings.Index(url, "#")+1:]
 			require.True(t, anchors[anchor], "%s: docs/runbook.md has no section #%s", r.Alert, anchor)
+			for _, part := range []string{"**Means.**", "**Confirm.**", "**Act.**", "**Over when**"} {
+				require.Contains(t, sections[anchor], part, "%s: the runbook section says what it means, how to confirm it, what to do and when it is over", r.Alert)
+			}
 			require.True(t, fired[r.Alert], "%s: no unit test in cardswitch.rules.test.yml fires it", r.Alert)
 			require.NotEmpty(t, r.Annotations["summary"], r.Alert)
 		}

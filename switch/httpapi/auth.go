@@ -16,6 +16,9 @@ func requireToken(token string, h http.Handler) http.Handler {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
 		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			if mux, isMux := h.(*http.ServeMux); isMux {
+				_, r.Pattern = mux.Handler(r) // the route refused, for the request metrics
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cardswitch"`)
 			writeError(w, http.StatusUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)")
 			return

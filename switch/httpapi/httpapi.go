@@ -36,6 +36,10 @@ type Deps struct {
 	// Token, when set, is required as "Authorization: Bearer <token>" on every /v1/... and
 	// /debug/... request (401 otherwise); /metrics, /livez and /readyz stay open.
 	Token string
+	// Metrics, when set, counts and times every request (listener "admin").
+	Metrics *Metrics
+	// Audit, when set, serves GET /v1/audit: the operators' actions, newest first.
+	Audit AuditLister
 	Log   *zap.Logger
 }
 
@@ -50,7 +54,7 @@ func Handler(d Deps) http.Handler {
 	}
 	open.Handle("/v1/", adminH)
 	open.Handle("/debug/", adminH)
-	return open
+	return d.Metrics.Instrument("admin", MuxRoute, open)
 }
 
 // routes adds the open endpoints to open and the admin endpoints (/v1/..., /debug/...) to admin.
@@ -112,6 +116,9 @@ func routes(d Deps, open, mux *http.ServeMux) {
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	if d.Audit != nil {
+		mux.HandleFunc("GET /v1/audit", auditHandler(d.Audit, d.Log))
 	}
 	mux.HandleFunc("GET /v1/saf", func(w http.ResponseWriter, r *http.Request) {
 		if d.SAF == nil {
