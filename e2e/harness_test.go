@@ -98,7 +98,13 @@ func (l *lockedBuffer) String() string {
 // start runs the binary with args; the process is killed at the end of the test if still running.
 func start(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, cmd: exec.Command(binary, args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	return startExternal(t, name, binary, env, args...)
+}
+
+// startExternal runs the program at path with args, like start.
+func startExternal(t testing.TB, name, path string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, cmd: exec.Command(path, args...), out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), env...)
 	require.NoError(t, p.cmd.Start())
