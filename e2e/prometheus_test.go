@@ -357,12 +357,12 @@ func boolComparisons(expr string) string {
 
 func TestBoolComparisons(t *testing.T) {
 	for in, want := range map[string]string{
-		`up{job="cardswitch"} == 0`:                                `up{job="cardswitch"} == bool 0`,
-		`a{x!="y"} > 0.02 and sum by (i) (b{c=~"5.."}) > 1`:        `a{x!="y"} > bool 0.02 and sum by (i) (b{c=~"5.."}) > bool 1`,
-		`time() - m > 3 * 3600`:                                    `time() - m > bool 3 * 3600`,
-		`m - time() < 14 * 86400`:                                  `m - time() < bool 14 * 86400`,
-		`a >= 1 or b <= 2 or c != 3`:                               `a >= bool 1 or b <= bool 2 or c != bool 3`,
-		`label_replace(m, "d", "$1", "s", "(.*)>x") > 0`:           `label_replace(m, "d", "$1", "s", "(.*)>x") > bool 0`,
+		`up{job="cardswitch"} == 0`:                                 `up{job="cardswitch"} == bool 0`,
+		`a{x!="y"} > 0.02 and sum by (i) (b{c=~"5.."}) > 1`:         `a{x!="y"} > bool 0.02 and sum by (i) (b{c=~"5.."}) > bool 1`,
+		`time() - m > 3 * 3600`:                                     `time() - m > bool 3 * 3600`,
+		`m - time() < 14 * 86400`:                                   `m - time() < bool 14 * 86400`,
+		`a >= 1 or b <= 2 or c != 3`:                                `a >= bool 1 or b <= bool 2 or c != bool 3`,
+		`label_replace(m, "d", "$1", "s", "(.*)>x") > 0`:            `label_replace(m, "d", "$1", "s", "(.*)>x") > bool 0`,
 		`max by (issuer) (cardswitch_saf_oldest_age_seconds) > 900`: `max by (issuer) (cardswitch_saf_oldest_age_seconds) > bool 900`,
 	} {
 		require.Equal(t, want, boolComparisons(in), in)
