@@ -8,7 +8,9 @@
 //   - pan: a run of 13 to 19 digits, not part of a longer run of digits or a decimal number, that
 //     passes the Luhn check, does not start with 0 (amounts and counters are zero-padded; no card
 //     scheme issues a PAN starting with 0) and is not a Unix time in milliseconds, microseconds or
-//     nanoseconds between 2000 and 2100 (a date);
+//     nanoseconds between 2000 and 2100 (a date), and is not inside a hexadecimal token of 32 or
+//     more characters (a 128-bit transfer id or a hash such as "2b8ce30cb16fb1812661234563129edd35",
+//     whose digits form Luhn-valid runs by chance about once in a hundred);
 //   - track: track 2 (a PAN, "=" or "D", then at least seven digits of expiry and service code) or
 //     track 1 ("%B", a PAN, "^");
 //   - cvv and pin_block: a value after a name that says what it is (cvv, cvv2, cvc, cvc2, csc,
@@ -103,8 +105,32 @@ func isPAN(b []byte, i, j int) bool {
 	if !iso8583.LuhnValid(s) {
 		return false
 	}
-	return !isUnixTime(s)
+	return !isUnixTime(s) && !inHexToken(b, i, j)
 }
+
+// hexTokenMin is the length from which a hexadecimal token is an id or a hash (128 bits and
+// more), not a card number with letters beside it.
+const hexTokenMin = 32
+
+// inHexToken reports whether the digits b[i:j] are part of a token of hexadecimal characters,
+// with at least one letter a-f, of hexTokenMin or more characters, standing alone (not glued to
+// other letters or digits: "pan4111111111111111" is a card number after a word).
+func inHexToken(b []byte, i, j int) bool {
+	lo, hi := i, j
+	for lo > 0 && isHex(b[lo-1]) {
+		lo--
+	}
+	for hi < len(b) && isHex(b[hi]) {
+		hi++
+	}
+	if hi-lo < hexTokenMin || (lo == i && hi == j) {
+		return false
+	}
+	glued := func(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
+	return !(lo > 0 && glued(b[lo-1])) && !(hi < len(b) && glued(b[hi]))
+}
+
+func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
 
 // isUnixTime reports whether s read as milliseconds, microseconds or nanoseconds since 1970 is a
 // time between 2000 and 2100.

@@ -34,6 +34,11 @@ func TestScan(t *testing.T) {
 		{"pin block by name", `"pin_block":"0412AC89EF0123AB"`, []Kind{KindPINBlock}},
 		{"field 52", `field_52=0412AC89EF0123AB`, []Kind{KindPINBlock}},
 		{"rrn and stan", `"rrn":"612345000001","stan":"000123"`, nil},
+		{"digits of a hex transfer id", `"id": "2b8ce30cb16fb1812661234563129edd35"`, nil},
+		{"digits of a sha-256", `3f1812661234563129ab7c0e5d4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f`, nil},
+		{"pan after a hex-looking word", `deadbeef4111111111111111`, []Kind{KindPAN}},
+		{"pan glued to a word", `pan4111111111111111cafe0000`, []Kind{KindPAN}},
+		{"pan with a short hex neighbour", `ab4111111111111111`, []Kind{KindPAN}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []Kind
