@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cardswitch/cardswitch/audit"
 	"github.com/cardswitch/cardswitch/hsm"
 	"github.com/cardswitch/cardswitch/ledger/postgres/pgtest"
 	"github.com/cardswitch/cardswitch/simulator/testkeys"
@@ -103,6 +105,24 @@ log: {level: debug}
 	require.Equal(t, http.StatusUnauthorized, call(envToken))
 	tm := dialTerminal(t, acquirer, "E2ESEC02")
 	require.NotEmpty(t, tm.roundTrip(tm.request("0200", visa, 1500)).ResponseCode)
+
+	// An operator closes the day from the command line; the running switch's audit endpoint shows
+	// who did it (the same table, another process).
+	cut := exec.Command(binary, "ledger", "cutover", "--database-url", dbURL)
+	cut.Env = append(os.Environ(), "CARDSWITCH_DATABASE_URL=")
+	out, err := cut.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+web+"/v1/audit?action=ledger.cutover", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var entries struct{ Entries []audit.Entry }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&entries))
+	resp.Body.Close()
+	require.Len(t, entries.Entries, 1)
+	require.Equal(t, audit.ActorCLI(), entries.Entries[0].Actor)
+	require.Equal(t, audit.ResultOK, entries.Entries[0].Result)
+
 	require.Equal(t, 0, sw.stop(30*time.Second))
 	log := sw.out.String()
 	require.Contains(t, log, "cardswitch stopped")
@@ -111,7 +131,7 @@ log: {level: debug}
 	// A start that cannot reach the database says so without the password.
 	bad := exec.Command(binary, "serve", "--config", cfg("postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2"))
 	bad.Env = append(os.Environ(), "CARDSWITCH_DATABASE_URL=")
-	out, err := bad.CombinedOutput()
+	out, err = bad.CombinedOutput()
 	require.Error(t, err, "%s", out)
 	require.True(t, strings.Contains(string(out), "127.0.0.1") || strings.Contains(string(out), "connect"), "%s", out)
 	noSecrets("the failed start's error", string(out))

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/cardswitch/cardswitch/audit"
+	"github.com/cardswitch/cardswitch/config"
+	"github.com/cardswitch/cardswitch/ledger"
 	"github.com/cardswitch/cardswitch/ledger/postgres/pgtest"
 )
 
@@ -67,4 +71,29 @@ func TestAuditListBadFlags(t *testing.T) {
 		var ue usageError
 		require.ErrorAs(t, err, &ue, "%v", args)
 	}
+}
+
+// The cutover schedule's outcomes, success and failure, are recorded as the switch's own.
+func TestScheduledCutoverIsAudited(t *testing.T) {
+	cfg := config.Default()
+	cfg.Acceptor.Listen, cfg.HTTP.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Ledger.DataDir = t.TempDir()
+	require.NoError(t, cfg.Validate())
+	app, err := buildSwitch(context.Background(), cfg, zaptest.NewLogger(t), time.Now)
+	require.NoError(t, err)
+	defer app.close()
+	ctx := context.Background()
+	app.recordCutover(ctx, &ledger.SettlementReport{BusinessDay: "2026-12-05"}, nil)
+	app.recordCutover(ctx, &ledger.SettlementReport{BusinessDay: "2026-12-06"}, errors.New("cutover: database unavailable"))
+	got, err := app.audit.List(ctx, audit.Filter{})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for _, e := range got {
+		require.Equal(t, "system:cutover-schedule", e.Actor)
+		require.Equal(t, audit.ActionCutover, e.Action)
+	}
+	require.Equal(t, "2026-12-06", got[0].Target)
+	require.Equal(t, audit.ResultFailed, got[0].Result)
+	require.Contains(t, got[0].Detail, "database unavailable")
+	require.Equal(t, audit.ResultOK, got[1].Result)
 }
