@@ -28,6 +28,7 @@ type Config struct {
 	Acceptor  Acceptor   `yaml:"acceptor"`
 	HTTP      HTTP       `yaml:"http"`
 	Engine    Engine     `yaml:"engine"`
+	SAF       SAF        `yaml:"saf"`
 	Issuers   []Issuer   `yaml:"issuers"`
 	Merchants []Merchant `yaml:"merchants"`
 	Terminals []Terminal `yaml:"terminals"`
@@ -110,8 +111,27 @@ type Engine struct {
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
 	// DuplicateMax bounds the remembered requests (oldest forgotten first). Default 1,000,000.
 	DuplicateMax int `yaml:"duplicate_max"`
-	// ForwardQueue bounds advices and reversals waiting to be forwarded to issuers. Default 65536.
-	ForwardQueue int `yaml:"forward_queue"`
+}
+
+// SAF tunes the store-and-forward queue: the reversals, completions and advices owed to issuers,
+// kept in the ledger's database until the issuer answers.
+type SAF struct {
+	// MaxAge is how long an item may wait for its issuer before it is parked for an operator
+	// (`cardswitch saf list|retry|park`). Default 24h.
+	MaxAge time.Duration `yaml:"max_age"`
+	// RetryMin and RetryMax bound the exponential backoff between attempts. Defaults 1s and 5m.
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+	// Timeout bounds one delivery attempt. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Window bounds the deliveries in flight per issuer (never two of one transaction). Default 8.
+	Window int `yaml:"window"`
+	// Retention is how long delivered items are kept for look-ups. Default 168h.
+	Retention time.Duration `yaml:"retention"`
+	// IntentStaleAfter is the age past which a request's intent that nothing resolved (the ledger
+	// failed at its commit) is recovered: its reversal queued. It must exceed the longest issuer
+	// timeout plus the ledger's commit time. Default: the longest issuer timeout + 30s.
+	IntentStaleAfter time.Duration `yaml:"intent_stale_after"`
 }
 
 // Issuer is one issuer host and the card ranges routed to it.
@@ -158,11 +178,21 @@ const (
 	EMVCommon    = "emv-common"
 )
 
-// StandIn is the stand-in policy for one issuer.
+// StandIn is the stand-in policy for one issuer: the switch approves in its stead when it cannot be
+// reached (no link up, every link at its limit, its circuit open), never on a timeout and never
+// with a PIN, and advises the issuer of each approval (0120/0220) when it is back.
 type StandIn struct {
 	Enabled bool `yaml:"enabled"`
-	// MaxAmount is the largest amount approved in stand-in, in minor units.
+	// MaxAmount is the largest amount approved in stand-in per transaction, in minor units.
 	MaxAmount int64 `yaml:"max_amount"`
+	// MaxPerCardDay bounds one card's stand-in approvals per UTC day, in minor units; 0: no bound.
+	// Counted in memory by a keyed hash of the card (a restart starts the day's count again).
+	MaxPerCardDay int64 `yaml:"max_per_card_day"`
+	// ProcessingCodes are the transaction types allowed (field 3's first two digits); default
+	// ["00"]: purchases and authorizations.
+	ProcessingCodes []string `yaml:"processing_codes"`
+	// MCCs are the merchant category codes allowed; empty: any merchant.
+	MCCs []string `yaml:"mccs"`
 }
 
 // Merchant kinds.
@@ -233,6 +263,12 @@ type HSM struct {
 	Addr      string        `yaml:"addr"`       // payshield: host:port
 	HeaderLen int           `yaml:"header_len"` // payshield: message header length. Default 4.
 	Timeout   time.Duration `yaml:"timeout"`    // payshield: per command. Default 2s.
+	// DataKey is the data encryption key (DEK, type 00B) under the LMK from which the switch's
+	// data protector derives the keys that seal the card numbers it must keep (reversals and
+	// advices waiting for their issuer) and hash cards for look-ups. It is held by the in-process
+	// software HSM with the LMK of hsm.lmk, also in payshield mode. Default: a test key under the
+	// test LMK (replace both in production).
+	DataKey Key `yaml:"data_key"`
 }
 
 // Ledger selects and tunes the ledger store.

@@ -26,7 +26,13 @@ const (
 	DefaultReconnectMax       = 10 * time.Second
 	DefaultDuplicateWindow    = 10 * time.Minute
 	DefaultDuplicateMax       = 1_000_000
-	DefaultForwardQueue       = 65536
+	DefaultSAFMaxAge          = 24 * time.Hour
+	DefaultSAFRetryMin        = time.Second
+	DefaultSAFRetryMax        = 5 * time.Minute
+	DefaultSAFTimeout         = 10 * time.Second
+	DefaultSAFWindow          = 8
+	DefaultSAFRetention       = 7 * 24 * time.Hour
+	intentStaleMargin         = 30 * time.Second
 	DefaultHSMHeaderLen       = 4
 	DefaultHSMTimeout         = 2 * time.Second
 	DefaultDataDir            = "./data"
@@ -61,7 +67,7 @@ func Default() *Config {
 			{ID: "GOVAGENCY000001", Name: "Example government agency", Kind: KindAgency, MCC: "9311",
 				ConvenienceFee: 100},
 		},
-		HSM:    HSM{Mode: "soft", LMK: "test"},
+		HSM:    HSM{Mode: "soft", LMK: "test", DataKey: TestDataKey},
 		Ledger: Ledger{DataDir: DefaultDataDir},
 		Log:    Log{Level: "info", Format: "json"},
 	}
@@ -102,7 +108,19 @@ func (c *Config) applyDefaults() {
 	str(&c.HTTP.Listen, DefaultHTTPListen)
 	dur(&c.Engine.DuplicateWindow, DefaultDuplicateWindow)
 	def(&c.Engine.DuplicateMax, DefaultDuplicateMax)
-	def(&c.Engine.ForwardQueue, DefaultForwardQueue)
+	dur(&c.SAF.MaxAge, DefaultSAFMaxAge)
+	dur(&c.SAF.RetryMin, DefaultSAFRetryMin)
+	dur(&c.SAF.RetryMax, DefaultSAFRetryMax)
+	dur(&c.SAF.Timeout, DefaultSAFTimeout)
+	def(&c.SAF.Window, DefaultSAFWindow)
+	dur(&c.SAF.Retention, DefaultSAFRetention)
+	if c.SAF.IntentStaleAfter == 0 {
+		longest := time.Duration(0)
+		for _, is := range c.Issuers {
+			longest = max(longest, is.Timeout)
+		}
+		c.SAF.IntentStaleAfter = max(longest, DefaultIssuerTimeout) + intentStaleMargin
+	}
 	for i := range c.Issuers {
 		is := &c.Issuers[i]
 		str(&is.Framing, "binary2")
@@ -139,3 +157,8 @@ func (c *Config) applyDefaults() {
 	str(&c.Log.Level, "info")
 	str(&c.Log.Format, "json")
 }
+
+// TestDataKey is the default topology's data encryption key: the clear test key
+// 0123456789ABCDEF FEDCBA9876543210 under the Thales test LMK. Like the test LMK, it is public:
+// production configures its own (hsm.data_key).
+var TestDataKey = Key{Cryptogram: "UA5F7447E8D9068513B94C51EF06E64EF", CheckValue: "08D7B4"}

@@ -68,8 +68,20 @@ func (c *Config) validateTop() error {
 	if c.Engine.DuplicateMax < 0 {
 		return errf("engine.duplicate_max", "must not be negative")
 	}
-	if c.Engine.ForwardQueue < 0 {
-		return errf("engine.forward_queue", "must not be negative")
+	if c.SAF.Window < 1 || c.SAF.Window > 1024 {
+		return errf("saf.window", "%d must be 1 to 1024", c.SAF.Window)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"saf.max_age", c.SAF.MaxAge}, {"saf.retry_min", c.SAF.RetryMin}, {"saf.retry_max", c.SAF.RetryMax},
+		{"saf.timeout", c.SAF.Timeout}, {"saf.retention", c.SAF.Retention}, {"saf.intent_stale_after", c.SAF.IntentStaleAfter}} {
+		if d.v <= 0 {
+			return errf(d.key, "must be positive")
+		}
+	}
+	if c.SAF.RetryMin > c.SAF.RetryMax {
+		return errf("saf.retry_min", "%s must not exceed saf.retry_max (%s)", c.SAF.RetryMin, c.SAF.RetryMax)
 	}
 	return nil
 }
@@ -154,6 +166,22 @@ func (c *Config) validateIssuers() error {
 		}
 		if is.StandIn.MaxAmount < 0 {
 			return errf(key+".stand_in.max_amount", "must not be negative")
+		}
+		if is.StandIn.MaxPerCardDay < 0 {
+			return errf(key+".stand_in.max_per_card_day", "must not be negative")
+		}
+		for j, pc := range is.StandIn.ProcessingCodes {
+			if len(pc) != 2 || !iso8583.IsDigits(pc) {
+				return errf(fmt.Sprintf("%s.stand_in.processing_codes[%d]", key, j), "%q must be 2 digits (field 3's transaction type)", pc)
+			}
+		}
+		for j, mcc := range is.StandIn.MCCs {
+			if len(mcc) != 4 || !iso8583.IsDigits(mcc) {
+				return errf(fmt.Sprintf("%s.stand_in.mccs[%d]", key, j), "%q must be 4 digits", mcc)
+			}
+		}
+		if is.Timeout >= c.SAF.IntentStaleAfter {
+			return errf("saf.intent_stale_after", "%s must exceed %s.timeout (%s)", c.SAF.IntentStaleAfter, key, is.Timeout)
 		}
 		for _, k := range []struct {
 			name string
@@ -277,6 +305,15 @@ func (c *Config) validateTerminals() error {
 }
 
 func (c *Config) validateHSM() error {
+	if c.HSM.DataKey.IsZero() {
+		return errf("hsm.data_key", "is required: the data encryption key (00B) that protects stored card numbers")
+	}
+	if err := validKey("hsm.data_key", c.HSM.DataKey); err != nil {
+		return err
+	}
+	if c.HSM.LMK == "" {
+		return errf("hsm.lmk", "must be \"test\" or an LMK file (it holds hsm.data_key, also in payshield mode)")
+	}
 	switch c.HSM.Mode {
 	case "soft":
 		if c.HSM.LMK == "" {

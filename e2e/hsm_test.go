@@ -257,7 +257,7 @@ func runHSMCases(t *testing.T, s *hsmSystem) {
 		// The reversal is forwarded after the answer, its MAC in field 128 (it carries field 90):
 		// the issuer answered it, and its simulator refused nothing for a bad MAC.
 		require.Eventually(t, func() bool {
-			return s.counter(t, "cardswitch_saf_delivered_total", "") >= 1
+			return s.counter(t, "cardswitch_saf_delivered_total", `issuer="alpha"`) >= 1
 		}, 10*time.Second, 20*time.Millisecond, "the reversal was not answered by the issuer")
 		require.NotContains(t, s.sim.out.String(), `"response_code":"63"`, "the issuer simulator refused a MAC")
 	})

@@ -132,6 +132,29 @@ type Writer struct {
 	inflight sync.WaitGroup // batches in flight
 
 	accounts *accountCache // accounts known to exist, shared by the batches in flight
+
+	// failing holds the error of the last batch (or expiry sweep, which runs every second and so
+	// probes the store even without traffic) when it failed; nil once one succeeds again.
+	failing atomic.Pointer[error]
+}
+
+// Err returns why the ledger's last batch failed, or nil when it succeeded: the store is
+// reachable (for /readyz).
+func (w *Writer) Err() error {
+	if p := w.failing.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (w *Writer) health(err error) {
+	if err == nil {
+		if w.failing.Load() != nil {
+			w.failing.Store(nil)
+		}
+		return
+	}
+	w.failing.Store(&err)
 }
 
 // request is one caller's submission; done is closed when every item is answered.
@@ -318,7 +341,9 @@ func (w *Writer) Run(ctx context.Context) error {
 			w.slots <- struct{}{}
 			w.inflight.Go(func() {
 				defer func() { <-w.slots }()
-				if _, err := w.sweep(); err != nil {
+				_, err := w.sweep()
+				w.health(err)
+				if err != nil {
 					w.cfg.Logger.Warn("ledger expiry sweep failed", zap.Error(err))
 				}
 			})
@@ -444,6 +469,7 @@ func (w *Writer) apply(items []*item, careful bool) {
 	for attempt := 0; ; attempt++ {
 		err := w.tryBatch(items, careful)
 		if err == nil {
+			w.health(nil)
 			return
 		}
 		var ce *ConstraintError
@@ -490,6 +516,7 @@ func (w *Writer) bisect(items []*item) {
 }
 
 func (w *Writer) fail(items []*item, err error) {
+	w.health(err)
 	w.cfg.Metrics.failure()
 	w.cfg.Logger.Warn("ledger batch failed", zap.Int("items", len(items)), zap.Error(err))
 	for _, it := range items {

@@ -16,14 +16,8 @@ import (
 
 // ledgerStore is what the switch and the ledger commands need of a store.
 type ledgerStore interface {
-	ledger.Backend
-	Transaction(ctx context.Context, id string) (*ledger.Transaction, error)
-	TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error)
-	LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error)
-	TrialBalance(ctx context.Context) (ledger.TrialBalance, error)
-	Verify(ctx context.Context) (ledger.VerifyReport, error)
+	ledger.Store
 	Describe() string
-	Close()
 }
 
 // openLedger opens PostgreSQL when a database URL is set, the embedded store under the data

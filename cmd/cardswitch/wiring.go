@@ -49,6 +49,7 @@ type switchApp struct {
 	writer   *ledger.Writer
 	verify   *ledger.VerifySchedule
 	hsmClose func()
+	protect  *hsm.DataProtector
 	issuers  []*issuer.Issuer
 	saf      *saf.Queue
 	engine   *engine.Engine
@@ -105,6 +106,9 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	if err := checkKeys(ctx, cfg, h); err != nil {
 		return nil, err
 	}
+	if a.protect, err = dataProtector(cfg.HSM); err != nil {
+		return nil, err
+	}
 
 	if a.store, err = openLedger(ctx, cfg.Ledger, log); err != nil {
 		return nil, err
@@ -123,8 +127,12 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	if err := a.verify.Register(a.reg); err != nil {
 		return nil, err
 	}
+	// The writer wakes the store-and-forward loops after a commit that queued items; the queue is
+	// built after the issuer links, so it is reached through this variable, set before anything runs.
+	var queue *saf.Queue
 	a.writer = ledger.NewWriter(a.store, ledger.WriterConfig{BatchItemsMax: cfg.Ledger.BatchMax,
-		HoldTimeoutDefault: cfg.Ledger.HoldTimeout, Now: now, Logger: log.Named("ledger"), Metrics: lm})
+		HoldTimeoutDefault: cfg.Ledger.HoldTimeout, Now: now, Logger: log.Named("ledger"), Metrics: lm,
+		OnSAFQueued: func() { queue.Wake() }})
 
 	routes, names := []route.Entry{}, []string{}
 	for _, is := range cfg.Issuers {
@@ -165,12 +173,16 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		a.issuers = append(a.issuers, link)
 		links[ic.Name] = link
 		engIssuers = append(engIssuers, engine.Issuer{Name: ic.Name, Link: linkAdapter{link}, Timeout: ic.Timeout,
-			ZPK: hsmKey(ic.ZPK, hsm.KeyTypeZPK), StandIn: engine.StandIn{Enabled: ic.StandIn.Enabled, MaxAmount: ic.StandIn.MaxAmount},
+			ZPK: hsmKey(ic.ZPK, hsm.KeyTypeZPK), StandIn: engine.StandIn{Enabled: ic.StandIn.Enabled, MaxAmount: ic.StandIn.MaxAmount,
+				MaxPerCardDay: ic.StandIn.MaxPerCardDay, ProcessingCodes: ic.StandIn.ProcessingCodes, MCCs: ic.StandIn.MCCs},
 			EMV: engineEMV(ic.EMV)})
 	}
 
-	a.saf = saf.New(saf.Config{Capacity: cfg.Engine.ForwardQueue, Timeout: 5 * time.Second, RetryMin: 100 * time.Millisecond,
-		RetryMax: 30 * time.Second}, names, safSender{links}, log.Named("saf"), a.reg, now)
+	sc := cfg.SAF
+	queue = saf.New(saf.Config{Issuers: names, Node: cfg.NodeID, Window: sc.Window, Timeout: sc.Timeout,
+		RetryMin: sc.RetryMin, RetryMax: sc.RetryMax, MaxAge: sc.MaxAge, StaleAfter: sc.IntentStaleAfter,
+		Retention: sc.Retention}, a.store, a.writer, safSender{links}, a.protect, log.Named("saf"), saf.NewMetrics(a.reg), now)
+	a.saf = queue
 
 	ecfg, err := engineConfig(cfg, engIssuers)
 	if err != nil {
@@ -179,7 +191,7 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	em := engine.NewMetrics(a.reg)
 	em.Issuers(names...)
 	eng, err = engine.New(ecfg, engine.Deps{Router: table, Ledger: engineLedger{a.writer, a.store}, HSM: h,
-		Forwarder: a.saf, Log: log.Named("engine"), Metrics: em, Now: now})
+		Protector: a.protect, Log: log.Named("engine"), Metrics: em, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +246,18 @@ func (a *switchApp) run(ctx context.Context) error {
 	for _, is := range a.issuers {
 		goBack("issuer-"+is.Name(), is.Run)
 	}
+	// Before any new traffic: what this instance had in flight when it last stopped without an
+	// answer is reversed at its issuers.
+	if n, err := a.saf.RecoverOwn(ctx); err != nil {
+		stopBack()
+		back.Wait()
+		stopHTTP()
+		return fmt.Errorf("recovery of requests in flight at the last stop: %w", err)
+	} else if n > 0 {
+		a.log.Warn("recovered requests in flight at the last stop", zap.Int("requests", n))
+	}
 	goBack("saf", a.saf.Run)
+	goBack("engine", a.engine.Run)
 	goBack("ledger-verify", a.verify.Run)
 	if at, on := a.cfg.Ledger.CutoverAt(); on {
 		sched := &ledger.CutoverSchedule{Backend: a.store, At: at, Now: a.now, Logger: a.log.Named("ledger"),
@@ -281,6 +304,9 @@ func (a *switchApp) ready() error {
 	case a.acceptor.Draining():
 		return errors.New("draining")
 	}
+	if err := a.writer.Err(); err != nil {
+		return fmt.Errorf("ledger unavailable: %w", err)
+	}
 	for _, is := range a.issuers {
 		if is.Status().Up {
 			return nil
@@ -308,7 +334,27 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 			}
 			return tx, err
 		},
-		SAF:     func() any { return a.saf.Snapshot() },
+		SAF: func(ctx context.Context, f ledger.SAFFilter) (any, error) { return a.saf.Snapshot(ctx, f) },
+		SAFItem: func(ctx context.Context, seq int64) (*ledger.SAFItem, error) {
+			it, err := a.store.SAFItem(ctx, seq)
+			if errors.Is(err, ledger.ErrNotFound) {
+				return nil, httpapi.ErrNotFound
+			}
+			return it, err
+		},
+		ChangeSAF: func(ctx context.Context, c ledger.SAFChange) error {
+			c.At = a.now()
+			err := a.writer.ChangeSAF(ctx, []ledger.SAFChange{c})
+			a.saf.Wake()
+			return err
+		},
+		TransactionByTerminal: func(ctx context.Context, terminal, stan, transmitted string) (any, error) {
+			tx, err := a.store.ByTerminalIdentity(ctx, terminal, stan, transmitted)
+			if errors.Is(err, ledger.ErrNotFound) {
+				return nil, httpapi.ErrNotFound
+			}
+			return tx, err
+		},
 		Pprof:   a.cfg.HTTP.Pprof,
 		Token:   a.cfg.HTTP.Token,
 		Metrics: a.httpM,
@@ -340,7 +386,7 @@ func engineConfig(cfg *config.Config, issuers []engine.Issuer) (engine.Config, e
 	ec := engine.Config{AcquirerID: cfg.AcquirerID, NodeID: cfg.NodeID[0], DuplicateWindow: cfg.Engine.DuplicateWindow,
 		DuplicateMax: cfg.Engine.DuplicateMax, HoldTimeout: cfg.Ledger.HoldTimeout, Issuers: issuers}
 	for _, m := range cfg.Merchants {
-		em := engine.Merchant{ID: m.ID, Kind: ledger.Merchant, Currencies: m.Currencies,
+		em := engine.Merchant{ID: m.ID, Kind: ledger.Merchant, Currencies: m.Currencies, MCC: m.MCC,
 			Fee: ledger.FeeSchedule{Percent: m.FeeRate(), Fixed: m.FeeFixed}, ConvenienceFee: m.ConvenienceFee, MaxAmount: m.MaxAmount}
 		if m.Kind == config.KindAgency {
 			em.Kind = ledger.Agency
@@ -460,6 +506,23 @@ func checkKeys(ctx context.Context, cfg *config.Config, h hsmAPI) error {
 	return nil
 }
 
+// dataProtector builds the protector of stored card numbers from hsm.data_key, held by the
+// in-process software HSM with the LMK of hsm.lmk (also when PIN and MAC work goes to a payShield).
+func dataProtector(c config.HSM) (*hsm.DataProtector, error) {
+	lmk := hsm.TestLMK()
+	if c.LMK != "test" {
+		var err error
+		if lmk, err = hsm.LoadLMKFile(c.LMK); err != nil {
+			return nil, usagef("hsm.lmk: %v", err)
+		}
+	}
+	p, err := hsm.NewSoft(lmk).DataProtector(hsmKey(c.DataKey, hsm.KeyTypeDEK))
+	if err != nil {
+		return nil, usagef("hsm.data_key: %v", err)
+	}
+	return p, nil
+}
+
 // linkAdapter maps the issuer link's errors to the engine's.
 type linkAdapter struct{ l *issuer.Issuer }
 
@@ -484,7 +547,7 @@ type safSender struct{ links map[string]*issuer.Issuer }
 func (s safSender) Send(ctx context.Context, name string, msg *iso8583.Message) (*iso8583.Message, error) {
 	l, ok := s.links[name]
 	if !ok {
-		return nil, saf.ErrUnknownIssuer
+		return nil, fmt.Errorf("store-and-forward item for unknown issuer %q", name)
 	}
 	return l.Send(ctx, msg)
 }

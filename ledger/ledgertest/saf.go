@@ -165,6 +165,24 @@ func testFollowUps(t *testing.T, h Harness) {
 	if items[1].Kind != ledger.SAFTerminalReversal {
 		t.Fatalf("second item %+v", items[1])
 	}
+	// A reversal of the captured authorization waits behind its completion: one transaction's
+	// items reach the issuer in order.
+	rev2 := of(event(ledger.Reverse, "0400/TERM0001/000009/1126143019", 2000), auth.ID)
+	rev2.FollowUps = []ledger.FollowUp{{Issuer: "alpha", Kind: ledger.SAFTerminalReversal, When: ledger.FollowIfHeld,
+		Message: safMessage("0400", auth.RRN)}}
+	e.mustCommit(rev2)
+	e.requireSAF("reversal of the captured authorization", 3, ledger.SAFQueued)
+	due, err := e.store.SAFDue(context.Background(), "alpha", e.clock.Now(), 10)
+	if err != nil || len(due) != 2 || due[0].MTI != "0220" || due[1].RRN != "UNKNOWN" {
+		t.Fatalf("due: %v %+v", err, due)
+	}
+	if err := e.writer.ChangeSAF(context.Background(), []ledger.SAFChange{{Op: ledger.SAFDeliver, Seq: due[0].Seq, At: e.clock.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	due, err = e.store.SAFDue(context.Background(), "alpha", e.clock.Now(), 10)
+	if err != nil || len(due) != 2 || due[1].MTI != "0400" || due[1].RRN != auth.RRN {
+		t.Fatalf("due after the completion: %v %+v", err, due)
+	}
 	e.verify()
 }
 

@@ -123,10 +123,13 @@ func (b *batchTx) SAFKeys(ctx context.Context, keys []string) ([]string, error) 
 	return out, mapErr(err)
 }
 
-// SAFDue returns up to limit of an issuer's queued items due at now, in order.
+// SAFDue returns up to limit of an issuer's queued items due at now, in order, each only when no
+// earlier item of its transaction is still queued.
 func (s *Store) SAFDue(ctx context.Context, issuer string, now time.Time, limit int) ([]ledger.SAFItem, error) {
-	return s.safQuery(ctx, `SELECT `+safColumns+` FROM saf_items
-		WHERE issuer = $1 AND state = 2 AND next_attempt_at <= $2 ORDER BY seq LIMIT $3`, issuer, now, limit)
+	return s.safQuery(ctx, `SELECT `+safColumns+` FROM saf_items s
+		WHERE issuer = $1 AND state = 2 AND next_attempt_at <= $2 AND NOT EXISTS (SELECT 1 FROM saf_items e
+			WHERE e.issuer = $1 AND e.rrn = s.rrn AND e.state = 2 AND e.seq < s.seq AND s.rrn <> '')
+		ORDER BY seq LIMIT $3`, issuer, now, limit)
 }
 
 // SAFList returns the items f selects, in order.

@@ -110,10 +110,13 @@ func (b *batchTx) SAFKeys(ctx context.Context, keys []string) ([]string, error) 
 	return out, mapErr(rows.Err())
 }
 
-// SAFDue returns up to limit of an issuer's queued items due at now, in order.
+// SAFDue returns up to limit of an issuer's queued items due at now, in order, each only when no
+// earlier item of its transaction is still queued.
 func (s *Store) SAFDue(ctx context.Context, issuer string, now time.Time, limit int) ([]ledger.SAFItem, error) {
-	return scanSAF(s.read.QueryContext(ctx, `SELECT `+safColumns+` FROM saf_items
-		WHERE issuer = ? AND state = 2 AND next_attempt_at <= ? ORDER BY seq LIMIT ?`, issuer, now.UnixNano(), limit))
+	return scanSAF(s.read.QueryContext(ctx, `SELECT `+safColumns+` FROM saf_items s
+		WHERE issuer = ?1 AND state = 2 AND next_attempt_at <= ?2 AND NOT EXISTS (SELECT 1 FROM saf_items e
+			WHERE e.issuer = ?1 AND e.rrn = s.rrn AND e.state = 2 AND e.seq < s.seq AND s.rrn <> '')
+		ORDER BY seq LIMIT ?3`, issuer, now.UnixNano(), limit))
 }
 
 // SAFList returns the items f selects, in order.

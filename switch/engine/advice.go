@@ -51,6 +51,10 @@ func (e *Engine) once(ctx context.Context, req *iso8583.Message, kind txnKind, c
 	}
 	resp := decide(ctx, req, kind, id, now)
 	e.dups.finish(entry, resp)
+	if resp.ResponseCode == iso8583.RCSystemMalfunction {
+		// A malfunction is no decision: a retransmission is processed again, not answered 96.
+		e.dups.forget(id, entry)
+	}
 	return resp
 }
 
@@ -91,17 +95,44 @@ func (e *Engine) decideReversal(ctx context.Context, req *iso8583.Message, kind 
 		return e.lookupFailed(req, err)
 	}
 	if orig == nil || orig.PayeeID != m.ID {
-		if kind == kindReversalAdvice {
-			// An advice is acknowledged whatever happens, so that the terminal stops repeating
-			// it; the ledger records it (as a rejected reversal of an unknown original).
-			ev := adviceEvent(req, id, ledger.Reverse, nil, m, now)
-			ev.OriginalID = e.originalIDFromRequest(req)
-			e.commitAdvice(ctx, ev)
-			return respond(req, iso8583.RCApproved)
-		}
-		return respond(req, iso8583.RCOriginalNotFound)
+		return e.reversalOfUnknown(ctx, req, kind, id, m, now)
 	}
 	return e.recordAdvice(ctx, req, adviceEvent(req, id, ledger.Reverse, orig, m, now), orig)
+}
+
+// reversalOfUnknown handles a terminal's reversal whose original the ledger does not hold: the
+// original may have reached the issuer before a crash, so the reversal is forwarded to the
+// issuer its PAN routes to, and recorded (as a reversal of an unknown original, which moves
+// nothing). A 0400 is answered 25; a 0420 advice 00, so that the terminal stops repeating it.
+func (e *Engine) reversalOfUnknown(ctx context.Context, req *iso8583.Message, kind txnKind, id string, m *Merchant, now time.Time) *iso8583.Message {
+	answer := iso8583.RCOriginalNotFound
+	if kind == kindReversalAdvice {
+		answer = iso8583.RCApproved
+	}
+	ev := adviceEvent(req, id, ledger.Reverse, nil, m, now)
+	if ev.OriginalID = e.originalIDFromRequest(req); ev.OriginalID == "" {
+		ev.OriginalID = "unknown/" + id
+	}
+	issuer, err := e.router.Route(req.PAN)
+	if is := e.issuers[issuer]; err == nil && is != nil {
+		ev.Issuer = is.Name
+		fwd := issuerRequest(req, req.RRN)
+		fwd.MTI = iso8583.MTIClass(req.MTI)
+		f, err := e.followUp(is.Name, ledger.SAFTerminalReversal, ledger.FollowAlways, fwd)
+		if err != nil {
+			e.log.Error("reversal of an unknown original not forwarded", zap.String("id", id), zap.Error(err))
+			return respond(req, iso8583.RCSystemMalfunction)
+		}
+		ev.FollowUps = []ledger.FollowUp{f}
+	} else {
+		e.metrics.forwardDropped.Inc()
+		e.log.Warn("reversal of an unknown original has no issuer to go to", zap.String("id", id),
+			zap.String("pan", iso8583.MaskPAN(req.PAN)))
+	}
+	if code := e.commitAdvice(ctx, ev); code == iso8583.RCSystemMalfunction {
+		return respond(req, code)
+	}
+	return respond(req, answer)
 }
 
 // merchantFor returns the request's merchant when it exists, the terminal may serve it and it may
@@ -117,15 +148,26 @@ func (e *Engine) merchantFor(req *iso8583.Message, txn TxnSet) (*Merchant, strin
 	return m, ""
 }
 
-// recordAdvice has the ledger hold a completion or reversal of orig, forwards it to orig's issuer
-// when it moved money the issuer approved, and answers with orig's RRN.
+// recordAdvice has the ledger hold a completion or reversal of orig, with its forwarding to
+// orig's issuer when the ledger holds it and the issuer approved orig, and answers with orig's RRN.
 func (e *Engine) recordAdvice(ctx context.Context, req *iso8583.Message, ev ledger.Event, orig *ledger.Transaction) *iso8583.Message {
-	code := e.commitAdvice(ctx, ev)
-	if code == iso8583.RCApproved && orig.ResponseCode == iso8583.RCApproved {
-		e.forward(ctx, orig.Issuer, adviceForIssuer(req, orig))
+	if orig.ResponseCode == iso8583.RCApproved && orig.Issuer != "" {
+		kind := ledger.SAFTerminalReversal
+		if ev.Kind == ledger.Capture {
+			kind = ledger.SAFCompletion
+		}
+		f, err := e.followUp(orig.Issuer, kind, ledger.FollowIfHeld, adviceForIssuer(req, orig))
+		if err != nil {
+			e.log.Error("advice for the issuer not built", zap.String("id", ev.ID), zap.Error(err))
+			return respond(req, iso8583.RCSystemMalfunction)
+		}
+		ev.FollowUps = []ledger.FollowUp{f}
 	}
+	code := e.commitAdvice(ctx, ev)
 	resp := respond(req, code)
-	resp.RRN = orig.RRN
+	if req.RRN == "" {
+		resp.RRN = orig.RRN
+	}
 	return resp
 }
 
@@ -207,7 +249,7 @@ func (e *Engine) findOriginal(ctx context.Context, req *iso8583.Message, classes
 		}
 	}
 	if req.RRN != "" {
-		if tx, err := match(e.ledger.TransactionByRRN(ctx, req.RRN)); tx != nil || err != nil {
+		if tx, err := match(e.ledger.ByTerminalRRN(ctx, req.TerminalID, req.RRN)); tx != nil || err != nil {
 			return tx, err
 		}
 	}
@@ -233,6 +275,7 @@ func (e *Engine) lookupFailed(req *iso8583.Message, err error) *iso8583.Message 
 // terminal's message with the original's RRN and original data elements.
 func adviceForIssuer(req *iso8583.Message, orig *ledger.Transaction) *iso8583.Message {
 	fwd := issuerRequest(req, orig.RRN)
+	fwd.MTI = iso8583.MTIClass(req.MTI) // the queue marks its own retries as repeats
 	fwd.PINBlock, fwd.Track2, fwd.Track1, fwd.ICC = nil, "", "", ""
 	if fwd.OriginalData == "" {
 		parts := splitID(orig.ID)

@@ -1,7 +1,8 @@
 // Package engine is the transaction state machine of the switch: it validates each request,
-// answers duplicates with their original response, routes, translates the PIN, asks the issuer,
-// decides, has the ledger hold the decision, and only then answers. It depends on small
-// interfaces (Router, IssuerLink, Ledger, HSM, Forwarder), never on a transport.
+// answers duplicates with their original response, routes, translates the PIN, writes down the
+// request's intent, asks the issuer, decides, has the ledger hold the decision together with
+// what it owes issuers (reversals, advices), and only then answers. It depends on small
+// interfaces (Router, IssuerLink, Ledger, HSM, Protector), never on a transport.
 package engine
 
 import (
@@ -39,6 +40,7 @@ type Merchant struct {
 	ConvenienceFee int64 // minor units, included in field 4 (agencies)
 	MaxAmount      int64 // minor units; 0: no limit
 	Allowed        TxnSet
+	MCC            string // merchant category code (stand-in rules may name it)
 }
 
 // Terminal holds a terminal's keys (field 41). A terminal without keys needs no entry.
@@ -62,13 +64,6 @@ type Issuer struct {
 	EMV     *EMV // when set, the ARQC of requests carrying field 55 is verified
 }
 
-// StandIn lets the switch approve on an unavailable issuer's behalf, up to MaxAmount, never for
-// PIN transactions.
-type StandIn struct {
-	Enabled   bool
-	MaxAmount int64
-}
-
 // Config is the engine's configuration.
 type Config struct {
 	AcquirerID      string // field 32
@@ -81,13 +76,14 @@ type Config struct {
 	Issuers         []Issuer
 }
 
-// Deps are the engine's collaborators. HSM and Forwarder may be nil: PIN and MAC requests are
-// then answered 63, and advices are not forwarded.
+// Deps are the engine's collaborators. HSM may be nil: PIN and MAC requests are then answered
+// 63. Protector seals the PAN of every message the switch keeps for an issuer (intents,
+// store-and-forward items); without it, no request with a PAN can be sent (96).
 type Deps struct {
 	Router    Router
 	Ledger    Ledger
 	HSM       HSM
-	Forwarder Forwarder
+	Protector Protector
 	Log       *zap.Logger
 	Metrics   *Metrics
 	Now       func() time.Time
@@ -95,19 +91,22 @@ type Deps struct {
 
 // Engine handles requests; it is safe for concurrent use.
 type Engine struct {
-	cfg       Config
-	merchants map[string]*Merchant
-	terminals map[string]*Terminal
-	issuers   map[string]*Issuer
-	router    Router
-	ledger    Ledger
-	hsm       HSM
-	forwarder Forwarder
-	log       *zap.Logger
-	metrics   *Metrics
-	now       func() time.Time
-	dups      *dupCache
-	rrn       *rrnSource
+	cfg           Config
+	merchants     map[string]*Merchant
+	terminals     map[string]*Terminal
+	issuers       map[string]*Issuer
+	router        Router
+	ledger        Ledger
+	hsm           HSM
+	protector     Protector
+	spec          *iso8583.Spec // how follow-ups are packed for the store-and-forward queue
+	log           *zap.Logger
+	metrics       *Metrics
+	now           func() time.Time
+	dups          *dupCache
+	rrn           *rrnSource
+	standIn       standInTotals
+	compensations chan compensation // approvals whose commit's outcome is unknown (compensate.go)
 }
 
 // New builds an engine.
@@ -116,13 +115,14 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		return nil, errors.New("engine: router, ledger, log, metrics and clock are required")
 	}
 	e := &Engine{
-		cfg: cfg, router: d.Router, ledger: d.Ledger, hsm: d.HSM, forwarder: d.Forwarder,
-		log: d.Log, metrics: d.Metrics, now: d.Now,
-		merchants: make(map[string]*Merchant, len(cfg.Merchants)),
-		terminals: make(map[string]*Terminal, len(cfg.Terminals)),
-		issuers:   make(map[string]*Issuer, len(cfg.Issuers)),
-		dups:      newDupCache(cfg.DuplicateMax, cfg.DuplicateWindow),
-		rrn:       newRRNSource(cfg.NodeID, d.Now()),
+		cfg: cfg, router: d.Router, ledger: d.Ledger, hsm: d.HSM, protector: d.Protector,
+		spec: iso8583.AcquirerSpec(), log: d.Log, metrics: d.Metrics, now: d.Now,
+		compensations: make(chan compensation, compensationsMax),
+		merchants:     make(map[string]*Merchant, len(cfg.Merchants)),
+		terminals:     make(map[string]*Terminal, len(cfg.Terminals)),
+		issuers:       make(map[string]*Issuer, len(cfg.Issuers)),
+		dups:          newDupCache(cfg.DuplicateMax, cfg.DuplicateWindow),
+		rrn:           newRRNSource(cfg.NodeID, d.Now()),
 	}
 	for i := range cfg.Merchants {
 		e.merchants[cfg.Merchants[i].ID] = &cfg.Merchants[i]

@@ -25,7 +25,6 @@ type env struct {
 	beta    *fakeIssuer
 	ledger  *fakeLedger
 	hsm     *fakeHSM
-	fwd     *fakeForwarder
 	metrics *Metrics
 	stan    int
 }
@@ -36,7 +35,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *env {
 	t.Helper()
 	table, err := route.New([]route.Entry{{Prefix: "4", Issuer: "alpha"}, {Prefix: "5", Issuer: "beta"}})
 	require.NoError(t, err)
-	v := &env{alpha: &fakeIssuer{}, beta: &fakeIssuer{}, ledger: newFakeLedger(), hsm: &fakeHSM{}, fwd: &fakeForwarder{}}
+	v := &env{alpha: &fakeIssuer{}, beta: &fakeIssuer{}, ledger: newFakeLedger(), hsm: &fakeHSM{}}
 	cfg := Config{
 		AcquirerID: "00000012345", NodeID: '0', DuplicateWindow: 10 * time.Minute, DuplicateMax: 4096, HoldTimeout: time.Hour,
 		Merchants: []Merchant{
@@ -58,7 +57,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *env {
 		mutate(&cfg)
 	}
 	v.metrics = NewMetrics(prometheus.NewRegistry())
-	v.e, err = New(cfg, Deps{Router: table, Ledger: v.ledger, HSM: v.hsm, Forwarder: v.fwd, Log: zaptest.NewLogger(t),
+	v.e, err = New(cfg, Deps{Router: table, Ledger: v.ledger, HSM: v.hsm, Protector: fakeProtector{}, Log: zaptest.NewLogger(t),
 		Metrics: v.metrics, Now: func() time.Time { return testNow }})
 	require.NoError(t, err)
 	return v
@@ -290,7 +289,7 @@ func TestReversalOfAnApprovedAuthorization(t *testing.T) {
 			revTx := v.ledger.get(transactionID("0400", rev.TerminalID, rev.STAN, rev.TransmissionDateTime))
 			require.Equal(t, ledger.Reverse, revTx.Kind)
 			require.Equal(t, origID, revTx.OriginalID)
-			fwd := v.fwd.all()
+			fwd := v.ledger.forwarded(t)
 			require.Len(t, fwd, 1, "the reversal is forwarded to the issuer")
 			require.Equal(t, "0400", fwd[0].MTI)
 		})
@@ -304,9 +303,17 @@ func TestReversalOfUnknownOriginal(t *testing.T) {
 	require.Equal(t, "25", v.handle(rev).ResponseCode)
 	adv := *rev
 	adv.MTI = "0420"
+	adv.STAN = "123457"
 	require.Equal(t, "00", v.handle(&adv).ResponseCode, "an advice is always acknowledged")
-	require.NotNil(t, v.ledger.get(transactionID("0420", "WEB00001", "123456", "1126143500")), "and recorded")
-	require.Empty(t, v.fwd.all())
+	require.NotNil(t, v.ledger.get(transactionID("0420", "WEB00001", "123457", "1126143500")), "and recorded")
+	require.NotNil(t, v.ledger.get(transactionID("0400", "WEB00001", "123456", "1126143500")), "so is the request")
+	// The original may have reached the issuer before a crash: both go to the issuer the PAN
+	// routes to, with the card number.
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, 2)
+	require.Equal(t, "0400", fwd[0].MTI)
+	require.Equal(t, "0420", fwd[1].MTI)
+	require.Equal(t, visa, fwd[0].PAN)
 }
 
 func TestCompletionCapturesTheHold(t *testing.T) {
@@ -334,16 +341,31 @@ func TestCompletionCapturesTheHold(t *testing.T) {
 	require.Equal(t, "25", v.handle(&unknown).ResponseCode)
 }
 
-func TestLedgerFailureAnswers96AndReversesAtTheIssuer(t *testing.T) {
-	v := newEnv(t, nil)
-	v.ledger.fail.Store(true)
-	resp := v.handle(v.auth(visa, 3001))
-	require.Equal(t, "96", resp.ResponseCode)
-	require.Empty(t, resp.ApprovalCode)
-	fwd := v.fwd.all()
-	require.Len(t, fwd, 1)
-	require.Equal(t, "0400", fwd[0].MTI)
-	require.Equal(t, 1.0, testutil.ToFloat64(v.metrics.ledgerFailures))
+func TestLedgerFailureAnswers96(t *testing.T) {
+	t.Run("before the request leaves", func(t *testing.T) {
+		v := newEnv(t, nil)
+		v.ledger.fail.Store(true)
+		resp := v.handle(v.auth(visa, 3001))
+		require.Equal(t, "96", resp.ResponseCode)
+		require.Empty(t, resp.ApprovalCode)
+		require.Zero(t, v.alpha.calls.Load(), "no intent, no request: nothing to undo")
+		require.Equal(t, 1.0, testutil.ToFloat64(v.metrics.ledgerFailures))
+	})
+	t.Run("at the commit", func(t *testing.T) {
+		v := newEnv(t, nil)
+		v.ledger.failCommit.Store(true)
+		resp := v.handle(v.auth(visa, 3001))
+		require.Equal(t, "96", resp.ResponseCode)
+		require.Equal(t, int64(1), v.alpha.calls.Load())
+		require.Equal(t, 1, v.ledger.pendingIntents(), "the intent stays: the recovery sweep reverses the request")
+	})
+	t.Run("commit outcome unknown", func(t *testing.T) {
+		v := newEnv(t, nil)
+		v.ledger.failCommit.Store(true)
+		v.ledger.failErr = ledger.ErrCommitUnknown
+		require.Equal(t, "96", v.handle(v.auth(visa, 3001)).ResponseCode)
+		require.Len(t, v.e.compensations, 1, "the approval goes to the compensator")
+	})
 }
 
 func TestGovernmentPaymentKeepsTheReference(t *testing.T) {
@@ -476,7 +498,7 @@ func TestRefundOverWhatTheMerchantIsOwed(t *testing.T) {
 	tooMuch.ProcessingCode = "200000"
 	resp := v.handle(tooMuch)
 	require.Equal(t, "13", resp.ResponseCode, "a refund over the merchant's payable is over its limit, not a malfunction")
-	fwd := v.fwd.all()
+	fwd := v.ledger.forwarded(t)
 	require.Len(t, fwd, 1, "the issuer's approval of the refund is reversed")
 	require.Equal(t, "0400", fwd[0].MTI)
 }

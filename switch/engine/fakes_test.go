@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/cardswitch/cardswitch/hsm"
@@ -61,31 +63,108 @@ func (f *fakeIssuer) last() *iso8583.Message {
 // fakeLedger is an in-memory journal with the ledger's lookup and rejection behaviour for the
 // engine's flows (the real stores are tested in package ledger).
 type fakeLedger struct {
-	mu       sync.Mutex
-	byID     map[string]*ledger.Transaction
-	order    []string
-	reversed map[string]bool
-	captured map[string]bool
-	payable  map[string]int64 // what the merchant is owed, from purchases and refunds
-	fail     atomic.Bool
+	mu         sync.Mutex
+	byID       map[string]*ledger.Transaction
+	order      []string
+	reversed   map[string]bool
+	captured   map[string]bool
+	payable    map[string]int64 // what the merchant is owed, from purchases and refunds
+	intents    map[string]ledger.Intent
+	queued     []ledger.SAFItem // follow-ups and activated intents, in order
+	fail       atomic.Bool      // Intend and Commit fail
+	failCommit atomic.Bool      // Commit fails
+	failErr    error            // what a failing Commit returns (default ErrUnavailable)
 }
 
 func newFakeLedger() *fakeLedger {
 	return &fakeLedger{byID: map[string]*ledger.Transaction{}, reversed: map[string]bool{}, captured: map[string]bool{},
-		payable: map[string]int64{}}
+		payable: map[string]int64{}, intents: map[string]ledger.Intent{}}
+}
+
+func (l *fakeLedger) Intend(_ context.Context, in ledger.Intent) error {
+	if l.fail.Load() {
+		return ledger.ErrUnavailable
+	}
+	if err := ledger.ValidateIntent(&in); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.intents[in.Key]; ok {
+		return ledger.ErrIntentExists
+	}
+	l.intents[in.Key] = in
+	return nil
+}
+
+// settle resolves ev's intent and queues its follow-ups as the ledger's planner does (held: the
+// ledger holds ev itself).
+func (l *fakeLedger) settle(ev ledger.Event, held, duplicate bool) {
+	if ref := ev.Intent; ref.Key != "" {
+		in, ok := l.intents[ref.Key]
+		if ok && (ref.Reverse || ref.Approved && !held) {
+			l.queued = append(l.queued, ledger.SAFItem{Key: in.Key, EventID: in.EventID, Issuer: in.Issuer,
+				Kind: ledger.SAFReversal, State: ledger.SAFQueued, MTI: in.Message.MTI, RRN: in.Message.RRN,
+				Packed: in.Message.Packed, PANSealed: in.Message.PANSealed})
+		}
+		delete(l.intents, ref.Key)
+	}
+	if duplicate {
+		return
+	}
+	for _, f := range ev.FollowUps {
+		if f.When == ledger.FollowAlways || held {
+			l.queued = append(l.queued, ledger.SAFItem{EventID: ev.ID, Issuer: f.Issuer, Kind: f.Kind,
+				State: ledger.SAFQueued, MTI: f.Message.MTI, RRN: f.Message.RRN, Packed: f.Message.Packed,
+				PANSealed: f.Message.PANSealed})
+		}
+	}
+}
+
+// forwarded returns the queued follow-ups as the issuer would get them (unpacked, PAN opened).
+func (l *fakeLedger) forwarded(t testing.TB) []*iso8583.Message {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*iso8583.Message
+	for _, it := range l.queued {
+		m, err := iso8583.Unpack(iso8583.AcquirerSpec(), it.Packed)
+		if err != nil {
+			t.Fatalf("queued %s does not unpack: %v", it.MTI, err)
+		}
+		if it.PANSealed != nil {
+			m.PAN = strings.TrimPrefix(string(it.PANSealed), fakeSealPrefix)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (l *fakeLedger) pendingIntents() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.intents)
 }
 
 func (l *fakeLedger) Commit(_ context.Context, ev ledger.Event) (ledger.Outcome, error) {
-	if l.fail.Load() {
+	if l.fail.Load() || l.failCommit.Load() {
+		if l.failErr != nil {
+			return ledger.Outcome{}, l.failErr
+		}
 		return ledger.Outcome{}, ledger.ErrUnavailable
+	}
+	if err := ledger.ValidateEvent(&ev); err != nil {
+		return ledger.Outcome{}, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if tx, ok := l.byID[ev.ID]; ok {
+		l.settle(ev, false, true)
 		return ledger.Outcome{Duplicate: true, Original: tx}, nil
 	}
 	reject := func(r *ledger.Reason) (ledger.Outcome, error) {
 		l.store(ev, ledger.StatusRejected)
+		l.settle(ev, false, false)
 		return ledger.Outcome{}, &ledger.RejectionError{EventID: ev.ID, Reason: r}
 	}
 	switch ev.Kind {
@@ -122,13 +201,15 @@ func (l *fakeLedger) Commit(_ context.Context, ev ledger.Event) (ledger.Outcome,
 		l.reversed[orig.ID] = true
 	}
 	l.store(ev, ledger.StatusPosted)
+	l.settle(ev, true, false)
 	return ledger.Outcome{}, nil
 }
 
 func (l *fakeLedger) store(ev ledger.Event, st ledger.TransactionStatus) {
 	l.byID[ev.ID] = &ledger.Transaction{ID: ev.ID, Kind: ev.Kind, Status: st, OriginalID: ev.OriginalID, Currency: ev.Currency,
 		Amount: ev.Amount, PayeeKind: ev.Payee.Kind, PayeeID: ev.Payee.ID, Issuer: ev.Issuer, PaymentRef: ev.PaymentRef, RRN: ev.RRN,
-		STAN: ev.STAN, Terminal: ev.Terminal, MTI: ev.MTI, MaskedPAN: ev.MaskedPAN, ResponseCode: ev.ResponseCode,
+		AcquirerRRN: ev.AcquirerRRN,
+		STAN:        ev.STAN, Terminal: ev.Terminal, MTI: ev.MTI, MaskedPAN: ev.MaskedPAN, ResponseCode: ev.ResponseCode,
 		ApprovalCode: ev.ApprovalCode, At: ev.At}
 	l.order = append(l.order, ev.ID)
 }
@@ -157,6 +238,17 @@ func (l *fakeLedger) TransactionByRRN(_ context.Context, rrn string) (*ledger.Tr
 	defer l.mu.Unlock()
 	for i := len(l.order) - 1; i >= 0; i-- {
 		if tx := l.byID[l.order[i]]; tx.RRN == rrn && tx.OriginalID == "" {
+			return tx, nil
+		}
+	}
+	return nil, ledger.ErrNotFound
+}
+
+func (l *fakeLedger) ByTerminalRRN(_ context.Context, terminal, rrn string) (*ledger.Transaction, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.order) - 1; i >= 0; i-- {
+		if tx := l.byID[l.order[i]]; tx.Terminal == terminal && (tx.RRN == rrn || tx.AcquirerRRN == rrn) && tx.OriginalID == "" {
 			return tx, nil
 		}
 	}
@@ -218,24 +310,13 @@ func (h *fakeHSM) VerifyARQC(context.Context, hsm.ARQCRequest) ([]byte, error) {
 	return nil, hsm.ErrCryptogramMismatch
 }
 
-// fakeForwarder records advices queued for issuers.
-type fakeForwarder struct {
-	mu   sync.Mutex
-	msgs []*iso8583.Message
-}
+// fakeProtector "seals" by prefixing: enough to see that the PAN travels sealed and comes back.
+type fakeProtector struct{}
 
-func (f *fakeForwarder) Enqueue(_ context.Context, _ string, msg *iso8583.Message) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.msgs = append(f.msgs, msg)
-	return nil
-}
+const fakeSealPrefix = "sealed:"
 
-func (f *fakeForwarder) all() []*iso8583.Message {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*iso8583.Message(nil), f.msgs...)
-}
+func (fakeProtector) Seal(plain string) ([]byte, error) { return []byte(fakeSealPrefix + plain), nil }
+func (fakeProtector) Hash(plain string) string          { return "hash:" + plain }
 
 var errUnused = errors.New("unused")
 

@@ -33,7 +33,9 @@ func (e *Engine) duplicate(ctx context.Context, req *iso8583.Message, entry *dup
 }
 
 // decideFinancial runs a new financial request through validation, routing, security, the issuer
-// and the ledger, and returns the response.
+// and the ledger, and returns the response. The request leaves for the issuer only once its
+// intent (the reversal that would undo it) is durable; the decision and the intent's resolution
+// are committed together, and only then is the terminal answered.
 func (e *Engine) decideFinancial(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message {
 	m := e.merchants[req.MerchantID]
 	if m == nil || !e.terminalMayServe(req.TerminalID, m.ID) {
@@ -51,46 +53,71 @@ func (e *Engine) decideFinancial(ctx context.Context, req *iso8583.Message, kind
 	if err != nil || is == nil {
 		return respond(req, iso8583.RCNoSuchIssuer)
 	}
-	rrn := req.RRN
-	if rrn == "" {
-		rrn = e.rrn.next(now)
-	}
+	// Every issuer request gets an RRN of the switch's own: a terminal's reused field 37 cannot
+	// make two transactions share one. The terminal's 37, when it sent one, is echoed and kept.
+	rrn := e.rrn.next(now)
 	fwd := issuerRequest(req, rrn)
-	if code := e.secure(ctx, req, fwd, is); code != "" {
-		resp := respond(req, code)
-		resp.RRN = rrn
+	answer := func(resp *iso8583.Message) *iso8583.Message {
+		if req.RRN == "" {
+			resp.RRN = rrn
+		}
 		return resp
 	}
-
-	code, approval, standIn := e.askIssuer(ctx, is, fwd, amount)
-	ev := ledger.Event{
-		ID: id, Kind: ledgerKind(kind, code), Currency: req.Currency, Amount: amount,
-		Payee:  ledger.Payee{Kind: m.Kind, ID: m.ID, Fee: m.Fee, ConvenienceFee: m.ConvenienceFee},
-		Issuer: is.Name, PaymentRef: req.AdditionalData, RRN: rrn, STAN: req.STAN, Terminal: req.TerminalID,
-		MTI: req.MTI, MaskedPAN: iso8583.MaskPAN(req.PAN), ResponseCode: code, ApprovalCode: approval, At: now,
+	if code := e.secure(ctx, req, fwd, is); code != "" {
+		return answer(respond(req, code))
 	}
+	ev := ledger.Event{
+		ID: id, Currency: req.Currency, Amount: amount,
+		Payee:  ledger.Payee{Kind: m.Kind, ID: m.ID, Fee: m.Fee, ConvenienceFee: m.ConvenienceFee},
+		Issuer: is.Name, PaymentRef: req.AdditionalData, RRN: rrn, AcquirerRRN: req.RRN, STAN: req.STAN,
+		Terminal: req.TerminalID, MTI: req.MTI, MaskedPAN: iso8583.MaskPAN(req.PAN), At: now,
+	}
+	intent, err := e.intentOf(id, is, m, fwd)
+	if err == nil {
+		err = e.ledger.Intend(ctx, intent)
+	}
+	if err != nil {
+		// Nothing was sent: nothing to undo.
+		e.metrics.ledgerFailures.Inc()
+		e.log.Error("intent not stored; request not sent", zap.String("id", id), zap.String("rrn", rrn), zap.Error(err))
+		return answer(respond(req, iso8583.RCSystemMalfunction))
+	}
+	ev.Intent.Key = intent.Key
+
+	d := e.askIssuer(ctx, is, m, fwd, amount, now)
+	ev.ResponseCode, ev.ApprovalCode = d.code, d.approval
+	ev.Intent.Reverse, ev.Intent.Approved = d.maybeSent, d.issuerApproved
+	ev.Kind = ledgerKind(kind, d.code)
 	if ev.Kind == ledger.Authorize {
 		ev.HoldTimeout = e.cfg.HoldTimeout
 	}
+	if d.standIn {
+		advice, err := e.standInAdvice(is, fwd, d)
+		if err != nil {
+			e.log.Error("stand-in advice not built; declining", zap.String("rrn", rrn), zap.Error(err))
+			ev.ResponseCode, ev.ApprovalCode, ev.Kind = iso8583.RCIssuerUnavailable, "", ledger.Decline
+		} else {
+			ev.FollowUps = append(ev.FollowUps, advice)
+		}
+	}
+	code, approval := ev.ResponseCode, ev.ApprovalCode
 	out, err := e.ledger.Commit(ctx, ev)
 	switch {
 	case err != nil:
-		return e.ledgerFailed(ctx, req, is, fwd, ev, err)
+		return answer(e.ledgerFailed(req, fwd, ev, err))
 	case out.Duplicate && out.Original != nil:
-		// Another instance, or this one before a restart, decided this transaction already.
-		code, approval, rrn = out.Original.ResponseCode, out.Original.ApprovalCode, out.Original.RRN
+		// Another instance, or this one before a restart, decided this transaction already; this
+		// send's approval, if any, was reversed with the intent.
+		code, approval = out.Original.ResponseCode, out.Original.ApprovalCode
 	}
-	if standIn {
+	if d.standIn && ev.Kind != ledger.Decline {
 		e.metrics.standIn.WithLabelValues(is.Name).Inc()
+		e.standIn.record(is.Name, d.cardKey, now, amount)
 	}
-	var resp *iso8583.Message
 	if code == iso8583.RCApproved {
-		resp = approve(req, approval)
-	} else {
-		resp = respond(req, code)
+		return answer(approve(req, approval))
 	}
-	resp.RRN = rrn
-	return resp
+	return answer(respond(req, code))
 }
 
 // ledgerKind maps a request kind and its decision to a ledger event kind.
@@ -107,9 +134,12 @@ func ledgerKind(kind txnKind, code string) ledger.EventKind {
 	return ledger.Purchase
 }
 
-// ledgerFailed answers 96 when the ledger could not hold a decision. An issuer approval that the
-// ledger does not hold must not stand: its reversal is forwarded to the issuer.
-func (e *Engine) ledgerFailed(ctx context.Context, req *iso8583.Message, is *Issuer, fwd *iso8583.Message, ev ledger.Event, err error) *iso8583.Message {
+// ledgerFailed answers a decision the ledger did not hold. A refusal (an amount the ledger does
+// not take) is a business answer; the intent's reversal undoes the issuer's approval in the same
+// commit. A store failure is 96: the intent stays, and the recovery sweep reverses the request at
+// its issuer; when the commit's outcome is unknown, the compensator finds out later and reverses
+// an approval the ledger turns out to hold.
+func (e *Engine) ledgerFailed(req, fwd *iso8583.Message, ev ledger.Event, err error) *iso8583.Message {
 	code := iso8583.RCSystemMalfunction
 	var rej *ledger.RejectionError
 	switch {
@@ -124,49 +154,56 @@ func (e *Engine) ledgerFailed(ctx context.Context, req *iso8583.Message, is *Iss
 		e.metrics.ledgerFailures.Inc()
 		e.log.Error("ledger did not hold the decision", zap.String("id", ev.ID), zap.String("rrn", ev.RRN),
 			zap.String("pan", ev.MaskedPAN), zap.String("decision", ev.ResponseCode), zap.Error(err))
+		if errors.Is(err, ledger.ErrCommitUnknown) && ev.Kind != ledger.Decline {
+			e.compensateLater(ev, fwd)
+		}
 	} else {
 		e.log.Info("ledger refused the decision", zap.String("id", ev.ID), zap.String("rrn", ev.RRN),
 			zap.String("response-code", code), zap.Error(err))
 	}
-	if ev.ResponseCode == iso8583.RCApproved && ev.Kind != ledger.Decline {
-		e.forward(ctx, is.Name, reversalOf(fwd))
-	}
-	resp := respond(req, code)
-	resp.RRN = ev.RRN
-	return resp
+	return respond(req, code)
 }
 
-// askIssuer sends the request and returns the decision: the response code, the approval code when
-// approved, and whether the switch stood in for an unavailable issuer.
-func (e *Engine) askIssuer(ctx context.Context, is *Issuer, fwd *iso8583.Message, amount int64) (code, approval string, standIn bool) {
+// decision is what asking the issuer (or standing in for it) decided.
+type decision struct {
+	code, approval string
+	issuerApproved bool // the issuer approved this request
+	maybeSent      bool // the request may have reached the issuer without an answer here
+	standIn        bool // the switch approved in the issuer's stead
+	cardKey        string
+}
+
+// askIssuer sends the request and returns the decision: the issuer's, or the switch's when the
+// issuer is unreachable (stand-in where its rules allow, else 91). A request that may have reached
+// the issuer without an answer (a timeout, a failed send) is marked to be reversed.
+func (e *Engine) askIssuer(ctx context.Context, is *Issuer, m *Merchant, fwd *iso8583.Message, amount int64, now time.Time) decision {
 	sendCtx, cancel := context.WithTimeout(ctx, is.Timeout)
 	defer cancel()
 	resp, err := is.Link.Send(sendCtx, fwd)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrIssuerUnavailable) || errors.Is(err, ErrIssuerBusy):
-		if is.StandIn.Enabled && amount <= is.StandIn.MaxAmount && fwd.PINBlock == nil {
-			return iso8583.RCApproved, approvalCodeFrom(fwd.RRN), true
-		}
-		return iso8583.RCIssuerUnavailable, "", false
+		return e.standInDecision(is, m, fwd, amount, now)
 	case errors.Is(err, ErrIssuerTimeout) || errors.Is(err, context.DeadlineExceeded):
-		return iso8583.RCIssuerUnavailable, "", false
+		return decision{code: iso8583.RCIssuerUnavailable, maybeSent: true}
 	default:
 		e.log.Warn("issuer request failed", zap.String("issuer", is.Name), zap.Error(err))
-		return iso8583.RCIssuerUnavailable, "", false
+		return decision{code: iso8583.RCIssuerUnavailable, maybeSent: true}
 	}
-	code = resp.ResponseCode
+	code := resp.ResponseCode
 	if len(code) != 2 {
 		e.log.Warn("issuer answered without a response code", zap.String("issuer", is.Name), zap.String("rrn", fwd.RRN))
-		return iso8583.RCIssuerUnavailable, "", false
+		return decision{code: iso8583.RCIssuerUnavailable, maybeSent: true}
 	}
+	d := decision{code: code}
 	if code == iso8583.RCApproved {
-		approval = resp.ApprovalCode
-		if len(approval) != 6 {
-			approval = approvalCodeFrom(fwd.RRN)
+		d.issuerApproved = true
+		d.approval = resp.ApprovalCode
+		if len(d.approval) != 6 {
+			d.approval = approvalCodeFrom(fwd.RRN)
 		}
 	}
-	return code, approval, false
+	return d
 }
 
 // issuerRequest is the request as it goes to the issuer: the terminal's fields with the RRN, minus
@@ -179,27 +216,16 @@ func issuerRequest(req *iso8583.Message, rrn string) *iso8583.Message {
 	return &fwd
 }
 
-// reversalOf builds the 0400 reversal of an issuer request.
+// reversalOf builds the 0400 reversal of an issuer request. Its field 37 is the request's RRN,
+// unique per issuer request, by which the issuer finds what to reverse.
 func reversalOf(fwd *iso8583.Message) *iso8583.Message {
 	rev := *fwd
 	rev.MTI = iso8583.MTIReversal
-	rev.PINBlock, rev.Track2, rev.Track1, rev.ICC = nil, "", "", ""
+	rev.PINBlock, rev.Track2, rev.Track1, rev.ICC, rev.Private62 = nil, "", "", "", ""
+	rev.ResponseCode, rev.ApprovalCode = "", ""
 	rev.OriginalData = iso8583.OriginalData{MTI: iso8583.MTIClass(fwd.MTI), STAN: fwd.STAN,
 		TransmissionDateTime: fwd.TransmissionDateTime, AcquirerID: fwd.AcquirerID}.String()
 	return &rev
-}
-
-// forward hands an advice or reversal to the forwarder; without one it is logged as not sent.
-func (e *Engine) forward(ctx context.Context, issuer string, msg *iso8583.Message) {
-	if e.forwarder == nil {
-		e.metrics.forwardDropped.Inc()
-		return
-	}
-	if err := e.forwarder.Enqueue(ctx, issuer, msg); err != nil {
-		e.metrics.forwardDropped.Inc()
-		e.log.Error("advice not queued for its issuer", zap.String("issuer", issuer), zap.String("mti", msg.MTI),
-			zap.String("rrn", msg.RRN), zap.Error(err))
-	}
 }
 
 // terminalMayServe reports whether a configured terminal is bound to another merchant.
@@ -209,12 +235,9 @@ func (e *Engine) terminalMayServe(terminal, merchant string) bool {
 }
 
 // LateResponse is called by an issuer link when an answer arrives after its request timed out
-// (the link counts them). The terminal was answered 91; an approval the issuer still holds is
-// reversed.
+// (the link counts them). The terminal was answered 91 and the request's reversal queued by rule,
+// whatever the answer: nothing more to do than say so.
 func (e *Engine) LateResponse(issuer string, req, resp *iso8583.Message) {
-	e.log.Warn("issuer answered after the timeout", zap.String("issuer", issuer), zap.String("rrn", req.RRN),
-		zap.String("pan", iso8583.MaskPAN(req.PAN)), zap.String("response-code", resp.ResponseCode))
-	if resp.ResponseCode == iso8583.RCApproved && (iso8583.MTIClass(req.MTI) == iso8583.MTIAuthorization || iso8583.MTIClass(req.MTI) == iso8583.MTIFinancial) {
-		e.forward(context.Background(), issuer, reversalOf(req))
-	}
+	e.log.Warn("issuer answered after the timeout; its reversal is queued", zap.String("issuer", issuer),
+		zap.String("rrn", req.RRN), zap.String("pan", iso8583.MaskPAN(req.PAN)), zap.String("response-code", resp.ResponseCode))
 }

@@ -30,11 +30,13 @@ var (
 	ErrIssuerTimeout = errors.New("issuer timed out")
 )
 
-// Ledger holds every decision and money movement. Commit returns only once the event is durable.
+// Ledger holds every decision and money movement. Commit returns only once the event (with its
+// follow-ups and its intent's resolution) is durable; Intend once the intent is.
 type Ledger interface {
+	Intend(ctx context.Context, in ledger.Intent) error
 	Commit(ctx context.Context, ev ledger.Event) (ledger.Outcome, error)
 	Transaction(ctx context.Context, id string) (*ledger.Transaction, error)
-	TransactionByRRN(ctx context.Context, rrn string) (*ledger.Transaction, error)
+	ByTerminalRRN(ctx context.Context, terminal, rrn string) (*ledger.Transaction, error)
 	LatestByTerminalSTAN(ctx context.Context, terminal, stan string) (*ledger.Transaction, error)
 }
 
@@ -45,8 +47,8 @@ type HSM interface {
 	VerifyARQC(ctx context.Context, req hsm.ARQCRequest) (arpc []byte, err error)
 }
 
-// Forwarder delivers advices and reversals to an issuer after the terminal has been answered,
-// retrying until the issuer acknowledges them.
-type Forwarder interface {
-	Enqueue(ctx context.Context, issuer string, msg *iso8583.Message) error
+// Protector seals the PANs the switch keeps (hsm.DataProtector) and hashes cards for look-ups.
+type Protector interface {
+	Seal(plain string) ([]byte, error)
+	Hash(plain string) string
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	standIn          *prometheus.CounterVec
 	securityFailures *prometheus.CounterVec
 	ledgerFailures   prometheus.Counter
+	compensations    *prometheus.CounterVec
 	forwardDropped   prometheus.Counter
 	unexpected       prometheus.Counter
 
@@ -60,13 +61,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"check"}),
 		ledgerFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cardswitch_ledger_failures_total", Help: "Decisions the ledger could not hold (answered 96)."}),
+		compensations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cardswitch_commit_compensations_total", Help: "Approvals answered 96 because their commit's outcome was unknown, by how they were resolved (reversed: held after all and reversed; not_held; dropped: queue full; expired: unresolved within an hour)."},
+			[]string{"result"}),
 		forwardDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cardswitch_forward_dropped_total", Help: "Advices or reversals that could not be queued for their issuer."}),
+			Name: "cardswitch_forward_dropped_total", Help: "Advices or reversals that could not be queued for their issuer (no issuer routes their PAN)."}),
 		unexpected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cardswitch_unexpected_messages_total", Help: "Messages from terminals that get no answer (responses, unreadable MTIs)."}),
 	}
 	reg.MustRegister(m.transactions, m.duration, m.duplicates,
-		m.standIn, m.securityFailures, m.ledgerFailures, m.forwardDropped, m.unexpected)
+		m.standIn, m.securityFailures, m.ledgerFailures, m.compensations, m.forwardDropped, m.unexpected)
+	for _, r := range []string{"reversed", "not_held", "dropped", "expired"} {
+		m.compensations.WithLabelValues(r)
+	}
 	// Series that exist from the start, so that rate() and alerts see 0 rather than nothing.
 	for _, o := range []string{"original_response", "different_content"} {
 		m.duplicates.WithLabelValues(o)

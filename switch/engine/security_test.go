@@ -45,7 +45,7 @@ func newSoftEnv(t testing.TB) *softEnv {
 	require.NoError(t, err)
 	table, err := route.New([]route.Entry{{Prefix: "4", Issuer: "alpha"}, {Prefix: "5", Issuer: "beta"}})
 	require.NoError(t, err)
-	v := &env{alpha: &fakeIssuer{}, beta: &fakeIssuer{}, ledger: newFakeLedger(), fwd: &fakeForwarder{}}
+	v := &env{alpha: &fakeIssuer{}, beta: &fakeIssuer{}, ledger: newFakeLedger()}
 	cfg := Config{
 		AcquirerID: "00000012345", NodeID: '0', DuplicateWindow: time.Minute, DuplicateMax: 1024, HoldTimeout: time.Hour,
 		Merchants: []Merchant{{ID: "MERCHANT0000001", Kind: ledger.Merchant, Currencies: []string{"840"}, Allowed: TxnAll}},
@@ -60,7 +60,7 @@ func newSoftEnv(t testing.TB) *softEnv {
 		},
 	}
 	v.metrics = NewMetrics(prometheus.NewRegistry())
-	v.e, err = New(cfg, Deps{Router: table, Ledger: v.ledger, HSM: soft, Forwarder: v.fwd, Log: zaptest.NewLogger(t),
+	v.e, err = New(cfg, Deps{Router: table, Ledger: v.ledger, HSM: soft, Protector: fakeProtector{}, Log: zaptest.NewLogger(t),
 		Metrics: v.metrics, Now: func() time.Time { return testNow }})
 	require.NoError(t, err)
 	return &softEnv{env: v, soft: soft, keys: keys, other: other}
@@ -207,9 +207,9 @@ func TestAdviceMACWithRealKeys(t *testing.T) {
 		return r
 	}
 	require.Equal(t, "63", s.handle(reversal(s.other.TAK)).ResponseCode, "a reversal under another TAK")
-	require.Len(t, s.fwd.all(), 0, "nothing is forwarded to the issuer")
+	require.Len(t, s.ledger.forwarded(t), 0, "nothing is forwarded to the issuer")
 	require.Equal(t, "00", s.handle(reversal(s.keys.TAK)).ResponseCode, "the reversal with its MAC in field 128")
-	require.Len(t, s.fwd.all(), 1, "the reversal is forwarded")
+	require.Len(t, s.ledger.forwarded(t), 1, "the reversal is forwarded")
 }
 
 // tlv renders one BER-TLV data object with a short-form length, as hex.

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/cardswitch/cardswitch/ledger"
 )
 
 // ErrNotFound is what Deps.Transaction returns for an unknown RRN (404).
@@ -30,7 +32,13 @@ type Deps struct {
 	Issuers      func() any
 	TrialBalance func(ctx context.Context) (any, error)
 	Transaction  func(ctx context.Context, rrn string) (any, error)
-	SAF          func() any
+	// TransactionByTerminal finds a transaction by the terminal's own identity: fields 41, 11, 7.
+	TransactionByTerminal func(ctx context.Context, terminal, stan, transmitted string) (any, error)
+	// SAF lists the store-and-forward queue; SAFItem reads one item; ChangeSAF applies an
+	// operator's retry or park (the change's At is set by the callee).
+	SAF       func(ctx context.Context, f ledger.SAFFilter) (any, error)
+	SAFItem   func(ctx context.Context, seq int64) (*ledger.SAFItem, error)
+	ChangeSAF func(ctx context.Context, c ledger.SAFChange) error
 	// Pprof serves the Go profiler under /debug/pprof/ (for operators; off by default).
 	Pprof bool
 	// Token, when set, is required as "Authorization: Bearer <token>" on every /v1/... and
@@ -93,6 +101,26 @@ func routes(d Deps, open, mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, tb)
 	})
+	mux.HandleFunc("GET /v1/transactions", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		terminal, stan, transmitted := q.Get("terminal"), q.Get("stan"), q.Get("transmitted")
+		switch {
+		case d.TransactionByTerminal == nil:
+			writeError(w, http.StatusNotFound, "no such transaction")
+			return
+		case terminal == "" || len(terminal) > 8:
+			writeError(w, http.StatusBadRequest, "terminal: required, the terminal id of field 41 (up to 8 characters)")
+			return
+		case !digitsOf(stan, 6):
+			writeError(w, http.StatusBadRequest, "stan: required, the 6 digits of field 11")
+			return
+		case !digitsOf(transmitted, 10):
+			writeError(w, http.StatusBadRequest, "transmitted: required, field 7 as MMDDhhmmss")
+			return
+		}
+		tx, err := d.TransactionByTerminal(r.Context(), terminal, stan, transmitted)
+		writeLookup(w, d.Log, tx, err)
+	})
 	mux.HandleFunc("GET /v1/transactions/{rrn}", func(w http.ResponseWriter, r *http.Request) {
 		rrn := r.PathValue("rrn")
 		if d.Transaction == nil || len(rrn) == 0 || len(rrn) > 12 {
@@ -100,15 +128,7 @@ func routes(d Deps, open, mux *http.ServeMux) {
 			return
 		}
 		tx, err := d.Transaction(r.Context(), rrn)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			writeError(w, http.StatusNotFound, "no such transaction")
-		case err != nil:
-			d.Log.Error("http transaction lookup", zap.Error(err))
-			writeError(w, http.StatusServiceUnavailable, "ledger unavailable")
-		default:
-			writeJSON(w, http.StatusOK, tx)
-		}
+		writeLookup(w, d.Log, tx, err)
 	})
 	if d.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -120,13 +140,32 @@ func routes(d Deps, open, mux *http.ServeMux) {
 	if d.Audit != nil {
 		mux.HandleFunc("GET /v1/audit", auditHandler(d.Audit, d.Log))
 	}
-	mux.HandleFunc("GET /v1/saf", func(w http.ResponseWriter, r *http.Request) {
-		if d.SAF == nil {
-			http.NotFound(w, r)
-			return
+	safRoutes(d, mux)
+}
+
+// writeLookup answers a transaction look-up.
+func writeLookup(w http.ResponseWriter, log *zap.Logger, tx any, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such transaction")
+	case err != nil:
+		log.Error("http transaction lookup", zap.Error(err))
+		writeError(w, http.StatusServiceUnavailable, "ledger unavailable")
+	default:
+		writeJSON(w, http.StatusOK, tx)
+	}
+}
+
+func digitsOf(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
-		writeJSON(w, http.StatusOK, d.SAF())
-	})
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cardswitch/cardswitch/ledger"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -32,7 +34,9 @@ func TestEndpoints(t *testing.T) {
 			}
 			return nil, ErrNotFound
 		},
-		SAF: func() any { return map[string]any{"depth": 0, "oldest_age_seconds": 0, "items": []any{}} },
+		SAF: func(context.Context, ledger.SAFFilter) (any, error) {
+			return map[string]any{"depth": 0, "oldest_age_seconds": 0, "items": []any{}}, nil
+		},
 		Log: zaptest.NewLogger(t),
 	})
 	srv := httptest.NewServer(h)
@@ -78,7 +82,7 @@ func TestAdminToken(t *testing.T) {
 		Gatherer: prometheus.NewRegistry(),
 		Ready:    func() error { return nil },
 		Issuers:  func() any { return []string{"alpha"} },
-		SAF:      func() any { return map[string]int{"depth": 0} },
+		SAF:      func(context.Context, ledger.SAFFilter) (any, error) { return map[string]int{"depth": 0}, nil },
 		Pprof:    true,
 		Token:    token,
 		Log:      zaptest.NewLogger(t),
@@ -105,5 +109,88 @@ func TestAdminToken(t *testing.T) {
 	require.Equal(t, http.StatusOK, do("/debug/pprof/", "Bearer "+token))
 	for _, path := range []string{"/metrics", "/livez", "/readyz"} {
 		require.Equal(t, http.StatusOK, do(path, ""), path)
+	}
+}
+
+func TestSAFAndTerminalLookups(t *testing.T) {
+	items := map[int64]*ledger.SAFItem{
+		1: {Seq: 1, Issuer: "alpha", State: ledger.SAFParked, MTI: "0400", RRN: "633000000001"},
+		2: {Seq: 2, Issuer: "alpha", State: ledger.SAFQueued, MTI: "0220", RRN: "633000000002"},
+	}
+	var gotFilter ledger.SAFFilter
+	var changes []ledger.SAFChange
+	h := Handler(Deps{
+		Gatherer: prometheus.NewRegistry(),
+		Ready:    func() error { return nil },
+		SAF: func(_ context.Context, f ledger.SAFFilter) (any, error) {
+			gotFilter = f
+			return map[string]any{"depth": len(items)}, nil
+		},
+		SAFItem: func(_ context.Context, seq int64) (*ledger.SAFItem, error) {
+			if it, ok := items[seq]; ok {
+				cp := *it
+				return &cp, nil
+			}
+			return nil, ErrNotFound
+		},
+		ChangeSAF: func(_ context.Context, c ledger.SAFChange) error {
+			changes = append(changes, c)
+			it := items[c.Seq]
+			it.State = map[ledger.SAFOp]ledger.SAFState{ledger.SAFRetry: ledger.SAFQueued, ledger.SAFPark: ledger.SAFParked}[c.Op]
+			return nil
+		},
+		TransactionByTerminal: func(_ context.Context, terminal, stan, transmitted string) (any, error) {
+			if terminal == "TERM0001" && stan == "000123" && transmitted == "1206120000" {
+				return map[string]string{"id": "0100/TERM0001/000123/1206120000"}, nil
+			}
+			return nil, ErrNotFound
+		},
+		Log: zaptest.NewLogger(t),
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	do := func(method, path string) (int, string) {
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := do("GET", "/v1/saf?issuer=alpha&state=parked,queued&limit=10")
+	require.Equal(t, 200, code)
+	require.Equal(t, ledger.SAFFilter{Issuer: "alpha", States: []ledger.SAFState{ledger.SAFParked, ledger.SAFQueued}, Limit: 10}, gotFilter)
+	for _, bad := range []string{"/v1/saf?state=lost", "/v1/saf?limit=0", "/v1/saf?limit=100000"} {
+		code, body := do("GET", bad)
+		require.Equal(t, 400, code, bad)
+		require.Contains(t, body, "error")
+	}
+	code, body := do("POST", "/v1/saf/2/retry")
+	require.Equal(t, 409, code, "a queued item is not retried")
+	require.Contains(t, body, "is queued")
+	code, body = do("POST", "/v1/saf/1/retry")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, `"state": "queued"`)
+	code, _ = do("POST", "/v1/saf/2/park")
+	require.Equal(t, 200, code)
+	require.Len(t, changes, 2)
+	require.Equal(t, ledger.SAFRetry, changes[0].Op)
+	require.Equal(t, ledger.SAFPark, changes[1].Op)
+	for path, want := range map[string]int{"/v1/saf/9": 404, "/v1/saf/x": 400, "/v1/saf/-1": 400, "/v1/saf/1": 200} {
+		code, _ := do("GET", path)
+		require.Equal(t, want, code, path)
+	}
+
+	code, body = do("GET", "/v1/transactions?terminal=TERM0001&stan=000123&transmitted=1206120000")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "0100/TERM0001/000123/1206120000")
+	code, _ = do("GET", "/v1/transactions?terminal=TERM0001&stan=000124&transmitted=1206120000")
+	require.Equal(t, 404, code)
+	for _, bad := range []string{"?stan=000123&transmitted=1206120000", "?terminal=TERM0001&stan=12&transmitted=1206120000",
+		"?terminal=TERM0001&stan=000123&transmitted=12061200", "?terminal=TOOLONGTERMINAL&stan=000123&transmitted=1206120000"} {
+		code, body := do("GET", "/v1/transactions"+bad)
+		require.Equal(t, 400, code, bad)
+		require.Contains(t, body, "error")
 	}
 }

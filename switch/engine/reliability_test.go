@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cardswitch/cardswitch/iso8583"
+	"github.com/cardswitch/cardswitch/ledger"
+	"github.com/cardswitch/cardswitch/switch/route"
+)
+
+// What the switch owes issuers when things go wrong: every request is written down (its intent)
+// before it leaves, and whatever the issuer may hold without a durable outcome here is reversed.
+
+func TestEveryRequestLeavesWithItsIntentAndTheAnswerResolvesIt(t *testing.T) {
+	v := newEnv(t, nil)
+	for _, amount := range []int64{1001, 1051} { // approved, declined
+		resp := v.handle(v.auth(visa, amount))
+		require.NotEqual(t, "96", resp.ResponseCode)
+	}
+	require.Zero(t, v.ledger.pendingIntents(), "answered requests leave no intent behind")
+	require.Empty(t, v.ledger.forwarded(t), "and owe the issuer nothing")
+}
+
+func TestTimeoutIsReversedByRule(t *testing.T) {
+	v := newEnv(t, nil)
+	req := v.auth(visa, 1099) // the issuer never answers
+	resp := v.handle(req)
+	require.Equal(t, "91", resp.ResponseCode)
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, 1, "the timed-out request is reversed whether or not an answer ever comes")
+	rev := fwd[0]
+	require.Equal(t, "0400", rev.MTI)
+	require.Equal(t, resp.RRN, rev.RRN)
+	require.Equal(t, visa, rev.PAN)
+	require.Equal(t, req.Amount, rev.Amount)
+	od, err := iso8583.ParseOriginalData(rev.OriginalData)
+	require.NoError(t, err)
+	require.Equal(t, "0100", od.MTI)
+	require.Zero(t, v.ledger.pendingIntents())
+}
+
+func TestQueuedMessagesKeepNoCardSecrets(t *testing.T) {
+	v := newEnv(t, nil)
+	req := v.auth(visa, 1099)
+	req.Track2 = visa + "=28121010000000000000"
+	req.PINBlock = []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	req.TerminalID = "TERM0001" // has a PIN key
+	v.handle(req)
+	v.ledger.mu.Lock()
+	items := append([]ledger.SAFItem(nil), v.ledger.queued...)
+	v.ledger.mu.Unlock()
+	require.Len(t, items, 1)
+	require.False(t, bytes.Contains(items[0].Packed, []byte(visa)), "no clear PAN in the stored message")
+	require.False(t, bytes.Contains(items[0].Packed, []byte("=2812")), "no track data")
+	require.True(t, bytes.HasPrefix(items[0].PANSealed, []byte(fakeSealPrefix)), "the PAN travels sealed")
+	rev := v.ledger.forwarded(t)[0]
+	require.Nil(t, rev.PINBlock)
+	require.Empty(t, rev.Track2)
+}
+
+func TestApprovalTheLedgerRefusesIsReversed(t *testing.T) {
+	v := newEnv(t, nil)
+	refund := v.purchase(visa, 5000)
+	refund.ProcessingCode = "200000" // nothing owed to the merchant yet: the ledger refuses
+	resp := v.handle(refund)
+	require.Equal(t, "13", resp.ResponseCode)
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, 1, "the issuer's approval of the refund is undone")
+	require.Equal(t, "0400", fwd[0].MTI)
+	require.Equal(t, "200000", fwd[0].ProcessingCode)
+}
+
+func TestRetransmissionAfter96IsProcessedAgain(t *testing.T) {
+	v := newEnv(t, nil)
+	req := v.auth(visa, 1001)
+	v.ledger.failCommit.Store(true)
+	require.Equal(t, "96", v.handle(req).ResponseCode)
+	v.ledger.failCommit.Store(false)
+	again := *req
+	require.Equal(t, "00", v.handle(&again).ResponseCode, "not the 96 from the duplicate cache")
+	require.Equal(t, int64(2), v.alpha.calls.Load())
+}
+
+func TestEveryIssuerRequestHasItsOwnRRN(t *testing.T) {
+	v := newEnv(t, nil)
+	a, b := v.auth(visa, 1001), v.auth(visa, 1001)
+	a.RRN, b.RRN = "TERMRRN00001", "TERMRRN00001" // a terminal reusing field 37
+	ra, rb := v.handle(a), v.handle(b)
+	require.Equal(t, "TERMRRN00001", ra.RRN, "the terminal's 37 is echoed")
+	require.Equal(t, "TERMRRN00001", rb.RRN)
+	ta := v.ledger.get(transactionID(a.MTI, a.TerminalID, a.STAN, a.TransmissionDateTime))
+	tb := v.ledger.get(transactionID(b.MTI, b.TerminalID, b.STAN, b.TransmissionDateTime))
+	require.NotEqual(t, ta.RRN, tb.RRN, "the issuer sees two RRNs")
+	require.Equal(t, "TERMRRN00001", ta.AcquirerRRN)
+	// The terminal's reversal by its own 37 finds the latest.
+	rev := &iso8583.Message{MTI: "0400", PAN: visa, Amount: b.Amount, TransmissionDateTime: "1126143600", STAN: "000500",
+		TerminalID: b.TerminalID, MerchantID: b.MerchantID, Currency: "840", RRN: "TERMRRN00001"}
+	require.Equal(t, "00", v.handle(rev).ResponseCode)
+	revTx := v.ledger.get(transactionID(rev.MTI, rev.TerminalID, rev.STAN, rev.TransmissionDateTime))
+	require.Equal(t, tb.ID, revTx.OriginalID)
+}
+
+func TestRetransmissionAfterARestartIsNotDecidedTwice(t *testing.T) {
+	v := newEnv(t, nil)
+	req := v.auth(visa, 1001)
+	first := v.handle(req)
+	require.Equal(t, "00", first.ResponseCode)
+	// A new engine over the same ledger: its duplicate cache is empty, as after a restart.
+	table, err := route.New([]route.Entry{{Prefix: "4", Issuer: "alpha"}, {Prefix: "5", Issuer: "beta"}})
+	require.NoError(t, err)
+	restarted, err := New(v.e.cfg, Deps{Router: table, Ledger: v.ledger, HSM: v.hsm, Protector: fakeProtector{},
+		Log: zaptest.NewLogger(t), Metrics: NewMetrics(prometheus.NewRegistry()), Now: func() time.Time { return testNow.Add(2 * time.Second) }})
+	require.NoError(t, err)
+	again := *req
+	resp := restarted.Handle(t.Context(), &again)
+	require.Equal(t, "00", resp.ResponseCode)
+	require.Equal(t, first.ApprovalCode, resp.ApprovalCode, "the first decision stands")
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, 1, "the second send's approval is reversed: the ledger holds the first")
+	require.NotEqual(t, first.RRN, fwd[0].RRN)
+}
+
+func TestStandIn(t *testing.T) {
+	rules := StandIn{Enabled: true, MaxAmount: 5000, MaxPerCardDay: 8000}
+	v := newEnv(t, func(c *Config) { c.Issuers[1].StandIn = rules })
+	v.beta.down.Store(true)
+
+	resp := v.handle(v.purchase(mc, 5000))
+	require.Equal(t, "00", resp.ResponseCode)
+	require.True(t, strings.HasPrefix(resp.ApprovalCode, "SI"), "a stand-in approval code marks it: %q", resp.ApprovalCode)
+	require.Len(t, resp.ApprovalCode, 6)
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, 1, "the issuer is advised")
+	require.Equal(t, "0220", fwd[0].MTI)
+	require.Equal(t, resp.ApprovalCode, fwd[0].ApprovalCode)
+	require.Equal(t, mc, fwd[0].PAN)
+
+	require.Equal(t, "91", v.handle(v.purchase(mc, 5001)).ResponseCode, "over the amount per transaction")
+	require.Equal(t, "91", v.handle(v.purchase(mc, 3001)).ResponseCode, "over the card's daily total")
+	require.Equal(t, "00", v.handle(v.purchase("5555555555554444", 3001)).ResponseCode, "another card")
+
+	auth := v.auth("5200828282828210", 1001)
+	require.Equal(t, "00", v.handle(auth).ResponseCode)
+	last := v.ledger.forwarded(t)
+	require.Equal(t, "0120", last[len(last)-1].MTI, "an authorization's advice is a 0120")
+
+	refund := v.purchase("5454545454545454", 1001)
+	refund.ProcessingCode = "200000"
+	require.Equal(t, "91", v.handle(refund).ResponseCode, "refunds are not stood in by default")
+
+	withPIN := v.purchase("5454545454545454", 1001)
+	withPIN.TerminalID, withPIN.PINBlock = "TERM0001", []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	v.e.issuers["beta"].ZPK = v.e.issuers["alpha"].ZPK
+	require.Equal(t, "91", v.handle(withPIN).ResponseCode, "never with a PIN")
+
+	v.e.issuers["beta"].StandIn.MCCs = []string{"4111"}
+	require.Equal(t, "91", v.handle(v.purchase("5431111111111111", 1001)).ResponseCode, "merchant's MCC not allowed")
+}
+
+func TestTimeoutIsNotStoodIn(t *testing.T) {
+	v := newEnv(t, func(c *Config) { c.Issuers[0].StandIn = StandIn{Enabled: true, MaxAmount: 5000} })
+	require.Equal(t, "91", v.handle(v.auth(visa, 1099)).ResponseCode, "the request reached the issuer: no stand-in")
+}
