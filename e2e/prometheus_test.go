@@ -97,9 +97,6 @@ func TestDashboardAndRulesAgainstPrometheus(t *testing.T) {
 // promAllowMissing lists the series that cannot exist in this run, by a pattern of the query
 // text, with the reason. Keep it short: an entry whose query returns data fails the test.
 var promAllowMissing = []struct{ pattern, reason string }{
-	{`cardswitch_saf_oldest_age_seconds|cardswitch_saf_parked`,
-		"published by the durable store-and-forward queue when the switch uses it (branch spine)"},
-	{`cardswitch_recovery_reversals_total`, "published by crash recovery (branch spine)"},
 	{`cardswitch_issuer_circuit_state`, "published by the issuer circuit breaker (branch links)"},
 	{`cardswitch_config_reloads_total|cardswitch_config_last_reload_successful`, "published by live reload (branch links)"},
 	{`cardswitch_tls_certificate_expiry_timestamp_seconds`, "no TLS in this run: cardswitch load speaks plain TCP"},
