@@ -1,0 +1,314 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Write is one caller's changes, committed atomically (with other callers' in one transaction):
+// a payment's new state with the events, refund, webhook messages and idempotency record that go
+// with it.
+type Write struct {
+	Payments    []*Payment
+	Refunds     []*Refund
+	Events      []Event
+	Outbox      []Outbox
+	Idempotency []Idempotency
+	// ClockSecond is the latest second (Unix) used for an engine identity by this write's requests.
+	ClockSecond int64
+}
+
+func (w *Write) empty() bool {
+	return len(w.Payments)+len(w.Refunds)+len(w.Events)+len(w.Outbox)+len(w.Idempotency) == 0 && w.ClockSecond == 0
+}
+
+// WriterConfig tunes the group commit.
+type WriterConfig struct {
+	// QueueMax bounds the writes waiting for a transaction (callers block beyond it). Default 8192.
+	QueueMax int
+	// BatchMax bounds the writes committed in one transaction. Default 512.
+	BatchMax int
+}
+
+// Writer commits writes in batches: one goroutine takes every write queued, commits them in one
+// transaction and releases their callers after COMMIT. A batch that fails is retried one write at
+// a time, so that one bad write fails alone.
+type Writer struct {
+	s     *Store
+	queue chan *pendingWrite
+	max   int
+}
+
+type pendingWrite struct {
+	w    *Write
+	done chan error
+}
+
+// ErrWriterStopped: the Writer is not running (stopping or stopped).
+var ErrWriterStopped = errors.New("payments store: writer stopped")
+
+// NewWriter returns a Writer over s; Run it.
+func NewWriter(s *Store, cfg WriterConfig) *Writer {
+	if cfg.QueueMax <= 0 {
+		cfg.QueueMax = 8192
+	}
+	if cfg.BatchMax <= 0 {
+		cfg.BatchMax = 512
+	}
+	return &Writer{s: s, queue: make(chan *pendingWrite, cfg.QueueMax), max: cfg.BatchMax}
+}
+
+// Commit queues w and returns once it is durable (or failed).
+func (wr *Writer) Commit(ctx context.Context, w *Write) error {
+	if w.empty() {
+		return nil
+	}
+	p := &pendingWrite{w: w, done: make(chan error, 1)}
+	select {
+	case wr.queue <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the write will be committed or failed; wait for it even if ctx ends, so that a
+	// caller never reports failure for a write that then commits.
+	return <-p.done
+}
+
+// Run commits queued writes until ctx ends, then commits what is still queued and returns.
+func (wr *Writer) Run(ctx context.Context) error {
+	for {
+		select {
+		case p := <-wr.queue:
+			wr.process(wr.gather(p))
+		case <-ctx.Done():
+			for {
+				select {
+				case p := <-wr.queue:
+					wr.process(wr.gather(p))
+				default:
+					return nil
+				}
+			}
+		}
+	}
+}
+
+func (wr *Writer) gather(first *pendingWrite) []*pendingWrite {
+	batch := []*pendingWrite{first}
+	for len(batch) < wr.max {
+		select {
+		case p := <-wr.queue:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (wr *Writer) process(batch []*pendingWrite) {
+	ws := make([]*Write, len(batch))
+	for i, p := range batch {
+		ws[i] = p.w
+	}
+	err := wr.s.commit(ws)
+	if err == nil || len(batch) == 1 {
+		for _, p := range batch {
+			p.done <- err
+		}
+		return
+	}
+	for _, p := range batch {
+		p.done <- wr.s.commit([]*Write{p.w})
+	}
+}
+
+// commit applies writes in one transaction, retrying a transient busy database.
+func (s *Store) commit(ws []*Write) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.commitOnce(ws); err == nil || !transient(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func transient(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") ||
+		strings.Contains(msg, "40001") || strings.Contains(msg, "40P01")
+}
+
+func (s *Store) commitOnce(ws []*Write) error {
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("payments store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var all Write
+	for _, w := range ws {
+		all.Payments = append(all.Payments, w.Payments...)
+		all.Refunds = append(all.Refunds, w.Refunds...)
+		all.Events = append(all.Events, w.Events...)
+		all.Outbox = append(all.Outbox, w.Outbox...)
+		all.Idempotency = append(all.Idempotency, w.Idempotency...)
+		all.ClockSecond = max(all.ClockSecond, w.ClockSecond)
+	}
+	steps := []func(context.Context, *sql.Tx, *Write) error{s.writePayments, s.writeRefunds, s.writeEvents,
+		s.writeOutbox, s.writeIdempotency, s.writeClock}
+	for _, step := range steps {
+		if err := step(ctx, tx, &all); err != nil {
+			return fmt.Errorf("payments store: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("payments store: commit: %w", err)
+	}
+	return nil
+}
+
+// rowsPerStmt bounds the rows of one multi-row statement (SQLite allows 32766 parameters).
+const rowsPerStmt = 256
+
+// insertRows runs "INSERT INTO table (cols) VALUES (...),(...) suffix" for rows of len(cols)
+// values each, in statements of at most rowsPerStmt rows.
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, suffix string, rows [][]any) error {
+	for len(rows) > 0 {
+		n := min(len(rows), rowsPerStmt)
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		args := make([]any, 0, n*len(cols))
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(one)
+			args = append(args, rows[i]...)
+		}
+		b.WriteString(" " + suffix)
+		if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func upsertSuffix(key string, cols []string) string {
+	set := make([]string, 0, len(cols))
+	for _, c := range cols {
+		if c != key {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	return "ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+var paymentCols = []string{"id", "merchant", "status", "amount", "fee", "currency", "reference", "description",
+	"return_url", "metadata", "capture", "card_masked", "card_exp_month", "card_exp_year", "card_holder",
+	"response_code", "decline_reason", "auth_code", "rrn", "terminal", "engine_id", "amount_captured",
+	"amount_refunded", "pending_op", "pending_id", "pending_amount", "card_sealed", "page_token", "created_at", "updated_at", "version"}
+
+func (s *Store) writePayments(ctx context.Context, tx *sql.Tx, w *Write) error {
+	// One row per payment: the last version written in the batch wins (a multi-row upsert may not
+	// touch a row twice).
+	last := map[string]int{}
+	for i, p := range w.Payments {
+		last[p.ID] = i
+	}
+	rows := make([][]any, 0, len(last))
+	for i, p := range w.Payments {
+		if last[p.ID] != i {
+			continue
+		}
+		rows = append(rows, []any{p.ID, p.Merchant, p.Status, p.Amount, p.Fee, p.Currency, p.Reference, p.Description,
+			p.ReturnURL, p.Metadata, p.Capture, p.CardMasked, p.CardExpMonth, p.CardExpYear, p.CardHolder,
+			p.ResponseCode, p.DeclineReason, p.AuthCode, p.RRN, p.Terminal, p.EngineID, p.AmountCaptured,
+			p.AmountRefunded, p.PendingOp, p.PendingID, p.PendingAmount, p.CardSealed, p.PageToken, micros(p.CreatedAt),
+			micros(p.UpdatedAt), p.Version})
+	}
+	return s.insertRows(ctx, tx, "payapi_payments", paymentCols, upsertSuffix("id", paymentCols), rows)
+}
+
+var refundCols = []string{"id", "payment_id", "merchant", "status", "amount", "currency", "reference",
+	"response_code", "rrn", "engine_id", "created_at", "updated_at"}
+
+func (s *Store) writeRefunds(ctx context.Context, tx *sql.Tx, w *Write) error {
+	last := map[string]int{}
+	for i, r := range w.Refunds {
+		last[r.ID] = i
+	}
+	rows := make([][]any, 0, len(last))
+	for i, r := range w.Refunds {
+		if last[r.ID] != i {
+			continue
+		}
+		rows = append(rows, []any{r.ID, r.PaymentID, r.Merchant, r.Status, r.Amount, r.Currency, r.Reference,
+			r.ResponseCode, r.RRN, r.EngineID, micros(r.CreatedAt), micros(r.UpdatedAt)})
+	}
+	return s.insertRows(ctx, tx, "payapi_refunds", refundCols, upsertSuffix("id", refundCols), rows)
+}
+
+func (s *Store) writeEvents(ctx context.Context, tx *sql.Tx, w *Write) error {
+	rows := make([][]any, len(w.Events))
+	for i, e := range w.Events {
+		rows[i] = []any{e.ID, e.PaymentID, e.Merchant, e.Type, e.Status, e.Amount, e.RefundID, e.ResponseCode, micros(e.CreatedAt)}
+	}
+	return s.insertRows(ctx, tx, "payapi_events", []string{"id", "payment_id", "merchant", "type", "status", "amount",
+		"refund_id", "response_code", "created_at"}, "", rows)
+}
+
+func (s *Store) writeOutbox(ctx context.Context, tx *sql.Tx, w *Write) error {
+	rows := make([][]any, len(w.Outbox))
+	for i, o := range w.Outbox {
+		rows[i] = []any{o.ID, o.EventID, o.EndpointID, o.EventType, o.Payload, o.State, o.Attempts,
+			micros(o.NextAttemptAt), micros(o.CreatedAt)}
+	}
+	return s.insertRows(ctx, tx, "payapi_webhook_outbox", []string{"id", "event_id", "endpoint_id", "event_type",
+		"payload", "state", "attempts", "next_attempt_at", "created_at"}, "", rows)
+}
+
+func (s *Store) writeIdempotency(ctx context.Context, tx *sql.Tx, w *Write) error {
+	type pk struct{ a, k string }
+	last := map[pk]int{}
+	for i, r := range w.Idempotency {
+		last[pk{r.APIKeyID, r.Key}] = i
+	}
+	rows := make([][]any, 0, len(last))
+	for i, r := range w.Idempotency {
+		if last[pk{r.APIKeyID, r.Key}] != i {
+			continue
+		}
+		rows = append(rows, []any{r.APIKeyID, r.Key, r.RequestHash, r.Status, r.Body, r.Op, r.ResourceID, micros(r.CreatedAt)})
+	}
+	// A record is completed once: the first answer stays the answer.
+	return s.insertRows(ctx, tx, "payapi_idempotency", []string{"api_key_id", "key", "request_hash", "status", "body", "op", "resource_id", "created_at"},
+		"ON CONFLICT (api_key_id, key) DO UPDATE SET status = excluded.status, body = excluded.body, resource_id = excluded.resource_id WHERE payapi_idempotency.status = 0", rows)
+}
+
+func (s *Store) writeClock(ctx context.Context, tx *sql.Tx, w *Write) error {
+	if w.ClockSecond == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO payapi_clock (id, last_second) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET last_second = excluded.last_second WHERE excluded.last_second > payapi_clock.last_second`), w.ClockSecond)
+	return err
+}
+
+// exec runs one statement outside the batch path (rare administrative writes).
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.write.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return 0, fmt.Errorf("payments store: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
