@@ -34,6 +34,7 @@ type Config struct {
 	Terminals []Terminal `yaml:"terminals"`
 	HSM       HSM        `yaml:"hsm"`
 	Ledger    Ledger     `yaml:"ledger"`
+	API       API        `yaml:"api"` // the payments API (api.go)
 	Log       Log        `yaml:"log"`
 	Runtime   Runtime    `yaml:"runtime"`
 }

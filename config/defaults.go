@@ -156,6 +156,7 @@ func (c *Config) applyDefaults() {
 	def(&c.Runtime.GCPercent, DefaultGCPercent)
 	str(&c.Log.Level, "info")
 	str(&c.Log.Format, "json")
+	c.applyAPIDefaults()
 }
 
 // TestDataKey is the default topology's data encryption key: the clear test key

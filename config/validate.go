@@ -28,7 +28,7 @@ func errf(key, format string, args ...any) *Error {
 // Validate checks the whole configuration and returns the first problem found.
 func (c *Config) Validate() error {
 	for _, check := range []func() error{c.validateTop, c.validateAcceptor, c.validateIssuers,
-		c.validateMerchants, c.validateTerminals, c.validateHSM, c.validateLedger} {
+		c.validateMerchants, c.validateTerminals, c.validateHSM, c.validateLedger, c.validateAPI} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -56,6 +56,7 @@ type switchApp struct {
 	acceptor *acceptor.Server
 	acqLn    net.Listener
 	httpLn   net.Listener
+	payapi   *paymentsApp // the payments API (payapi.go); nil when api.listen is off
 	started  atomic.Bool
 }
 
@@ -218,6 +219,9 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 		return nil, usagef("http.listen: %v", err)
 	}
+	if a.payapi, err = buildPayments(ctx, a); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -269,6 +273,12 @@ func (a *switchApp) run(ctx context.Context) error {
 		goBack("cutover", sched.Run)
 	}
 
+	if a.payapi != nil {
+		if err := a.payapi.start(frontCtx, goBack); err != nil {
+			stopFront(err)
+		}
+	}
+
 	handler := httpapi.Handler(a.httpDeps())
 	web.Add(1)
 	var httpErr error
@@ -285,6 +295,11 @@ func (a *switchApp) run(ctx context.Context) error {
 		err = cause
 	}
 	a.log.Info("cardswitch stopping: terminals drained")
+	if a.payapi != nil {
+		if perr := a.payapi.wait(); err == nil && perr != nil && !errors.Is(perr, net.ErrClosed) {
+			err = perr
+		}
+	}
 	stopBack()
 	back.Wait()
 	stopHTTP()
@@ -372,6 +387,9 @@ func (a *switchApp) close() {
 	}
 	if a.audit != nil {
 		a.audit.Close()
+	}
+	if a.payapi != nil {
+		a.payapi.close()
 	}
 	if a.store != nil {
 		a.store.Close()

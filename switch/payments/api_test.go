@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cardswitch/cardswitch/iso8583"
 )
 
 func TestCreateAutomaticCardPaymentSucceeds(t *testing.T) {
@@ -26,14 +25,14 @@ func TestCreateAutomaticCardPaymentSucceeds(t *testing.T) {
 	require.NotContains(t, string(r.Body), "4111111111111111")
 	require.NotContains(t, string(r.Body), "123\"")
 
-	// The engine saw an ordinary e-commerce 0200 with the CVC in field 126.
+	// The engine saw an ordinary e-commerce 0200 with the CVC in field 63.
 	msg := h.engine.seen[0]
 	require.Equal(t, "0200", msg.MTI)
 	require.Equal(t, "000000001234", msg.Amount)
 	require.Equal(t, "810", msg.POSEntryMode)
 	require.Equal(t, "59", msg.POSCondition)
 	require.Equal(t, VirtualTerminal("MERCHANT0000001"), msg.TerminalID)
-	require.Equal(t, []iso8583.Field{{ID: 126, Value: "11 123"}}, msg.Other)
+	require.Equal(t, "11 123", msg.Private63)
 
 	got := h.do("GET", "/v1/payments/"+p["id"].(string), merchantKey, nil)
 	require.Equal(t, http.StatusOK, got.Status)

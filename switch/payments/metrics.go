@@ -63,3 +63,6 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	}
 	return r.ResponseWriter.Write(b)
 }
+
+// CountWebhook counts one delivery attempt by result.
+func (m *Metrics) CountWebhook(result string) { m.webhooks.WithLabelValues(result).Inc() }

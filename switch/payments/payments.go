@@ -142,7 +142,7 @@ func (s *Service) authorize(ctx context.Context, p *store.Payment, card *apigen.
 		AdditionalData: p.Reference, Currency: p.Currency,
 	}
 	if card.Cvc != nil {
-		msg.Other = []iso8583.Field{{ID: fieldCVC, Value: cvcField(*card.Cvc)}}
+		msg.Private63 = cvcField(*card.Cvc)
 	}
 	p.EngineID = engine.TransactionID(mti, m.Terminal, id.STAN, id.Transmission)
 	p.PendingOp, p.PendingID = store.OpAuthorize, p.EngineID
@@ -452,11 +452,12 @@ const (
 	posConditionEcommerce = "59"
 )
 
-// fieldCVC carries the card's CVC to the issuer: field 126 (private use in ISO 8583:1987, where
-// Visa carries CVV2 data as 126.10), as the 6 characters of that usage: presence indicator 1
-// (value present), response type 1 (a result is wanted), the value right-justified in 4. It is
-// never stored or logged.
-const fieldCVC = 126
+// fieldCVC carries the card's CVC to the issuer: field 63 (reserved for private use in
+// ISO 8583:1987; the acquirer spec has no field of its own for it, 48 carries the payment
+// reference and 62 the DUKPT KSN), as 6 characters in the layout Visa uses for CVV2 data
+// (126.10): presence indicator 1 (value present), response type 1 (a result is wanted), the value
+// right-justified in 4. It is never stored or logged.
+const fieldCVC = 63 // documentation: the field Private63 is
 
 func cvcField(cvc string) string {
 	return fmt.Sprintf("11%4s", cvc)
