@@ -1,8 +1,10 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -57,6 +59,25 @@ const (
 	DefaultWebhookTimeout   = 10 * time.Second
 )
 
+// BaseURL is PublicURL, or the listener's own address (localhost for a wildcard host).
+func (a API) BaseURL() string {
+	if a.PublicURL != "" {
+		return strings.TrimSuffix(a.PublicURL, "/")
+	}
+	scheme := "http://"
+	if a.TLSCert != "" {
+		scheme = "https://"
+	}
+	host, port, err := net.SplitHostPort(a.Listen)
+	if err != nil {
+		return scheme + a.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
 // Enabled reports whether the API listens.
 func (a API) Enabled() bool { return a.Listen != "off" }
 
@@ -72,13 +93,6 @@ func (c *Config) applyAPIDefaults() {
 	a := &c.API
 	if a.Listen == "" {
 		a.Listen = DefaultAPIListen
-	}
-	if a.PublicURL == "" && a.Enabled() {
-		scheme := "http://"
-		if a.TLSCert != "" {
-			scheme = "https://"
-		}
-		a.PublicURL = scheme + a.Listen
 	}
 	if a.RateLimit == 0 {
 		a.RateLimit = DefaultAPIRateLimit
@@ -117,7 +131,7 @@ func (c *Config) validateAPI() error {
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		return errf("api.tls_cert", "api.tls_cert and api.tls_key go together")
 	}
-	if u, err := url.Parse(a.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(a.BaseURL()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errf("api.public_url", "%q must be an absolute http(s) URL", a.PublicURL)
 	}
 	if a.RateLimit < -1 || a.RateLimit > 10_000_000 {

@@ -51,6 +51,19 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.Equal(t, []string{TxnPurchase, TxnReversal}, c.Merchants[1].Transactions)
 	require.True(t, c.Merchants[1].Allows(TxnPurchase))
 	require.False(t, c.Merchants[1].Allows(TxnRefund))
+	require.Equal(t, "127.0.0.1:8081", c.API.Listen)
+	require.True(t, c.API.TestKeysOn())
+}
+
+func TestAPITestKeysNeedLoopback(t *testing.T) {
+	_, err := Parse(strings.NewReader("api: {listen: \":8081\"}\n"), noEnv)
+	require.ErrorContains(t, err, "api.listen")
+	c, err := Parse(strings.NewReader("api: {listen: \":8081\", test_keys: false}\n"), noEnv)
+	require.NoError(t, err)
+	require.Equal(t, "http://localhost:8081", c.API.BaseURL())
+	c, err = Parse(strings.NewReader("api: {listen: \"off\"}\n"), noEnv)
+	require.NoError(t, err)
+	require.False(t, c.API.Enabled())
 }
 
 func TestEnvironmentSelectsPostgres(t *testing.T) {

@@ -155,6 +155,7 @@ func startCardSystem(t *testing.T, dbURL string) *cardSystem {
 	fmt.Fprintf(&terminals, "  - {id: %s, merchant: MERCHANT0000001, tpk: %s}\n", cardTerminal, k(keys.TPK))
 	cfg := fmt.Sprintf(`acceptor: {listen: %q}
 http: {listen: %q}
+api: {listen: "127.0.0.1:0"}
 issuers:
   - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s, zpk: %s}
   - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s, zpk: %s}

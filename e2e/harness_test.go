@@ -183,6 +183,7 @@ func getJSON(t testing.TB, url string, v any) int {
 // system is a switch with two issuer simulators, in the default topology's shape.
 type system struct {
 	acquirer, http string
+	api            string // the payments API listener
 	alpha, beta    string
 	dataDir        string
 	serveArgs      []string
@@ -198,7 +199,7 @@ type systemOpts struct {
 
 func startSystem(t testing.TB, o systemOpts) *system {
 	t.Helper()
-	s := &system{acquirer: freePort(t), http: freePort(t), alpha: freePort(t), beta: freePort(t), dataDir: t.TempDir()}
+	s := &system{acquirer: freePort(t), http: freePort(t), api: freePort(t), alpha: freePort(t), beta: freePort(t), dataDir: t.TempDir()}
 	s.issuers = append(s.issuers,
 		start(t, "issuer-sim alpha", nil, "issuer-sim", "--listen", s.alpha, "--name", "alpha", "--slow-delay", "3s"),
 		start(t, "issuer-sim beta", nil, "issuer-sim", "--listen", s.beta, "--name", "beta", "--slow-delay", "3s"))
@@ -210,6 +211,8 @@ func startSystem(t testing.TB, o systemOpts) *system {
   tls_key: %q
 http:
   listen: %q
+api:
+  listen: %q
 issuers:
   - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s}
   - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s}
@@ -218,7 +221,7 @@ ledger:
   database_url: %q
 log:
   level: debug
-%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.alpha, s.beta, s.dataDir, o.databaseURL, o.extraYAML)
+%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.api, s.alpha, s.beta, s.dataDir, o.databaseURL, o.extraYAML)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	s.serveArgs = []string{"serve", "--config", path}

@@ -65,6 +65,7 @@ func startHSMSystem(t *testing.T, payshield bool) *hsmSystem {
 	k := testkeys.ConfigKey
 	cfg := fmt.Sprintf(`acceptor: {listen: %q}
 http: {listen: %q}
+api: {listen: "127.0.0.1:0"}
 issuers:
   - name: alpha
     addr: %q

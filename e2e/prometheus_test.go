@@ -128,6 +128,7 @@ func startPromSystem(t *testing.T) *promSystem {
 	waitTCP(t, s.betaAddr)
 	cfg := fmt.Sprintf(`acceptor: {listen: %q}
 http: {listen: %q}
+api: {listen: "127.0.0.1:0"}
 issuers:
   - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s, reconnect_max: 500ms}
   - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s, reconnect_max: 500ms,

@@ -112,7 +112,7 @@ func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) (err err
 	defer sims.stop()
 
 	cfg := config.Default()
-	cfg.Acceptor.Listen, cfg.HTTP.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Acceptor.Listen, cfg.HTTP.Listen, cfg.API.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Issuers[0].Addr, cfg.Issuers[1].Addr = sims.alpha.Addr(), sims.beta.Addr()
 	cfg.Ledger.DataDir, cfg.Ledger.DatabaseURL = dir, o.databaseURL
 	cfg.Log.Level = "warn"

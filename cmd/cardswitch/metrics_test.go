@@ -22,7 +22,7 @@ import (
 // help texts, and no label that could carry a card, terminal or merchant identifier.
 func TestMetricsLint(t *testing.T) {
 	cfg := config.Default()
-	cfg.Acceptor.Listen, cfg.HTTP.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Acceptor.Listen, cfg.HTTP.Listen, cfg.API.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Ledger.DataDir = t.TempDir()
 	require.NoError(t, cfg.Validate())
 	app, err := buildSwitch(context.Background(), cfg, zaptest.NewLogger(t), time.Now)

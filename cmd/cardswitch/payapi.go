@@ -14,9 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"go.uber.org/zap"
 
 	"github.com/cardswitch/cardswitch/config"
+	"github.com/cardswitch/cardswitch/switch/httpapi"
 	"github.com/cardswitch/cardswitch/switch/payments"
 	"github.com/cardswitch/cardswitch/switch/payments/store"
 	"github.com/cardswitch/cardswitch/switch/payments/webhook"
@@ -105,7 +107,7 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 	p.writer = store.NewWriter(p.store, store.WriterConfig{BatchMax: cfg.API.WriteBatchMax})
 	p.dispatcher = webhook.NewDispatcher(webhook.Config{Workers: cfg.API.Webhooks.Workers, Timeout: cfg.API.Webhooks.Timeout, Guard: guard},
 		p.store, p.log.Named("webhooks"), a.now, metrics.CountWebhook)
-	p.svc, err = payments.NewService(payments.Config{Merchants: ms, PublicURL: cfg.API.PublicURL,
+	p.svc, err = payments.NewService(payments.Config{Merchants: ms, PublicURL: cfg.API.BaseURL(),
 		CreatedExpiry: cfg.API.CreatedExpiry, HoldExpiry: cfg.Ledger.HoldTimeout},
 		payments.Deps{Store: p.store, Writer: p.writer, Engine: a.engine, Ledger: a.store, CardKey: key, Log: p.log,
 			Now: a.now, Metrics: metrics, Notify: p.dispatcher.Notify}, floor)
@@ -123,7 +125,7 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 		p.store.Close()
 		return nil, err
 	}
-	p.handler = api.Handler()
+	p.handler = instrumentAPI(a.httpM, api.Handler())
 	if p.ln, err = net.Listen("tcp", cfg.API.Listen); err != nil {
 		p.store.Close()
 		return nil, usagef("api.listen: %v", err)
@@ -138,6 +140,16 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 		p.ln = tls.NewListener(p.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	return p, nil
+}
+
+// instrumentAPI counts and times the API's requests as cardswitch_http_requests_total{listener="api"}
+// by chi route pattern. The route context is made here, so that chi fills it in place (rather than
+// one from its pool, reset when the request ends) and the pattern is still there after the handler.
+func instrumentAPI(m *httpapi.Metrics, h http.Handler) http.Handler {
+	inner := m.Instrument("api", func(r *http.Request) string { return chi.RouteContext(r.Context()).RoutePattern() }, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, chi.NewRouteContext())))
+	})
 }
 
 // refuseTestKeys stops a start on a listener others can reach while a public test key is valid.

@@ -76,7 +76,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Payment) error {
 	}
 	now := s.d.Now().UTC()
 	w := &store.Write{Payments: []*store.Payment{p}}
-	held := tx != nil && tx.ResponseCode == iso8583.RCApproved && tx.Status != ledger.StatusRejected
+	held := tx != nil && tx.ResponseCode == iso8583.RCApproved && tx.Status != ledger.StatusRejected && tx.Status != ledger.StatusRecovered
 	switch p.PendingOp {
 	case store.OpAuthorize:
 		code := iso8583.RCSystemMalfunction
@@ -120,7 +120,7 @@ func (s *Service) resolveRefund(ctx context.Context, r *store.Refund) error {
 		return err
 	}
 	code := iso8583.RCSystemMalfunction
-	if tx != nil && tx.Status != ledger.StatusRejected {
+	if tx != nil && tx.Status != ledger.StatusRejected && tx.Status != ledger.StatusRecovered {
 		code, r.RRN = tx.ResponseCode, tx.RRN
 	}
 	now := s.d.Now().UTC()

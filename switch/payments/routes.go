@@ -12,13 +12,12 @@ import (
 	"github.com/cardswitch/cardswitch/switch/payments/apigen"
 )
 
-// Handler is the whole API surface. Every request goes through, in order: metrics and panic
-// recovery, readiness (503), the body limit, authentication (401), the per-key rate limit (429);
+// Handler is the whole API surface. Every request goes through, in order: panic recovery, readiness (503), the body limit, authentication (401), the per-key rate limit (429);
 // then routing, parameter binding, validation against the OpenAPI document (400) and, for POSTs,
 // the Idempotency-Key rules (409/422/replay), before the operation's handler.
 func (a *API) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(a.observe, a.ready, a.readBody, a.authenticated, a.rateLimit(), acceptInContext)
+	r.Use(a.recoverPanics, a.ready, a.readBody, a.authenticated, a.rateLimit(), acceptInContext)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) { writeError(w, errNotFound("route"), a.log) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed on this path"}, a.log)
