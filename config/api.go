@@ -78,6 +78,14 @@ func (a API) BaseURL() string {
 	return scheme + net.JoinHostPort(host, port)
 }
 
+// CardKeyPath is CardKeyFile, or card-data.key in the ledger's data directory.
+func (c *Config) CardKeyPath() string {
+	if c.API.CardKeyFile != "" {
+		return c.API.CardKeyFile
+	}
+	return filepath.Join(c.Ledger.DataDir, "card-data.key")
+}
+
 // Enabled reports whether the API listens.
 func (a API) Enabled() bool { return a.Listen != "off" }
 
@@ -99,9 +107,6 @@ func (c *Config) applyAPIDefaults() {
 	}
 	if a.MaxBodyBytes == 0 {
 		a.MaxBodyBytes = DefaultAPIMaxBodyBytes
-	}
-	if a.CardKeyFile == "" {
-		a.CardKeyFile = filepath.Join(c.Ledger.DataDir, "card-data.key")
 	}
 	if a.CreatedExpiry == 0 {
 		a.CreatedExpiry = DefaultAPICreatedExpiry

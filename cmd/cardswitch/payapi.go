@@ -92,7 +92,7 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 			return nil, err
 		}
 	}
-	key, err := payments.LoadCardKey(cfg.API.CardKeyFile)
+	key, err := payments.LoadCardKey(cfg.CardKeyPath())
 	if err != nil {
 		p.store.Close()
 		return nil, usagef("%v", err)

@@ -110,3 +110,6 @@ func principalFrom(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
 }
+
+// NewKeyID returns the public id of a new key (independent of the key itself).
+func NewKeyID() string { return "key_" + randomToken(10) }
