@@ -107,7 +107,7 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 	p.writer = store.NewWriter(p.store, store.WriterConfig{BatchMax: cfg.API.WriteBatchMax})
 	p.dispatcher = webhook.NewDispatcher(webhook.Config{Workers: cfg.API.Webhooks.Workers, Timeout: cfg.API.Webhooks.Timeout, Guard: guard},
 		p.store, p.log.Named("webhooks"), a.now, metrics.CountWebhook)
-	p.svc, err = payments.NewService(payments.Config{Merchants: ms, PublicURL: cfg.API.BaseURL(),
+	p.svc, err = payments.NewService(payments.Config{Merchants: ms, NodeID: cfg.NodeID[0], PublicURL: cfg.API.BaseURL(),
 		CreatedExpiry: cfg.API.CreatedExpiry, HoldExpiry: cfg.Ledger.HoldTimeout},
 		payments.Deps{Store: p.store, Writer: p.writer, Engine: a.engine, Ledger: a.store, CardKey: key, Log: p.log,
 			Now: a.now, Metrics: metrics, Notify: p.dispatcher.Notify}, floor)

@@ -30,7 +30,8 @@ func TestCreateAutomaticCardPaymentSucceeds(t *testing.T) {
 	require.Equal(t, "000000001234", msg.Amount)
 	require.Equal(t, "810", msg.POSEntryMode)
 	require.Equal(t, "59", msg.POSCondition)
-	require.Equal(t, VirtualTerminal("MERCHANT0000001"), msg.TerminalID)
+	require.Equal(t, VirtualTerminal("MERCHANT0000001", time.Now().UTC().Year()), msg.TerminalID)
+	require.Len(t, msg.TerminalID, 8)
 	require.Equal(t, "11 123", msg.Private63)
 
 	got := h.do("GET", "/v1/payments/"+p["id"].(string), merchantKey, nil)

@@ -17,30 +17,37 @@ type Merchant struct {
 	MCC            string
 	ConvenienceFee int64    // minor units, added on top of an agency's amount
 	Currencies     []string // ISO 4217 numeric
-	Terminal       string   // the virtual terminal (field 41) of its API payments
 }
 
-// VirtualTerminal is the terminal id (field 41) of a merchant's API payments: "W" and seven
-// base-36 characters of a hash of the merchant id. buildMerchants refuses two merchants on one.
-func VirtualTerminal(merchantID string) string {
+// VirtualTerminal is the terminal id (field 41) of a merchant's API payments created in a year:
+// "W", five base-36 characters of a hash of the merchant id, and the year in two base-36
+// characters. The year is there because field 7 (MMDDhhmmss) repeats every year while the
+// ledger remembers every transaction id for ever. buildMerchants refuses two merchants on one.
+func VirtualTerminal(merchantID string, year int) string {
+	return "W" + merchantCode(merchantID) + pad36(uint64(year)%(36*36), 2)
+}
+
+func merchantCode(merchantID string) string {
 	h := fnv.New32a()
 	h.Write([]byte(merchantID))
-	s := strings.ToUpper(strconv.FormatUint(uint64(h.Sum32()), 36))
-	return "W" + strings.Repeat("0", 7-len(s)) + s
+	return pad36(uint64(h.Sum32())%(36*36*36*36*36), 5)
+}
+
+func pad36(v uint64, n int) string {
+	s := strings.ToUpper(strconv.FormatUint(v, 36))
+	return strings.Repeat("0", n-len(s)) + s
 }
 
 func buildMerchants(ms []Merchant) (map[string]*Merchant, error) {
 	out := make(map[string]*Merchant, len(ms))
-	terms := map[string]string{}
+	codes := map[string]string{}
 	for i := range ms {
 		m := ms[i]
-		if m.Terminal == "" {
-			m.Terminal = VirtualTerminal(m.ID)
+		code := merchantCode(m.ID)
+		if other, ok := codes[code]; ok {
+			return nil, fmt.Errorf("merchants %s and %s share the virtual terminal code %s", other, m.ID, code)
 		}
-		if other, ok := terms[m.Terminal]; ok {
-			return nil, fmt.Errorf("merchants %s and %s share the virtual terminal %s", other, m.ID, m.Terminal)
-		}
-		terms[m.Terminal] = m.ID
+		codes[code] = m.ID
 		out[m.ID] = &m
 	}
 	return out, nil

@@ -92,7 +92,7 @@ func (s *Service) CreatePayment(ctx context.Context, who *Principal, req apigen.
 	now := s.d.Now().UTC()
 	p := &store.Payment{ID: newID("pay", now), Merchant: m.ID, Status: store.StatusCreated, Amount: req.Amount,
 		Fee: m.ConvenienceFee, Currency: cur, Reference: req.Reference, Description: req.Description,
-		Capture: string(apigen.Automatic), Terminal: m.Terminal, CreatedAt: now, UpdatedAt: now}
+		Capture: string(apigen.Automatic), Terminal: VirtualTerminal(m.ID, now.Year()), CreatedAt: now, UpdatedAt: now}
 	if req.Capture != nil {
 		p.Capture = string(*req.Capture)
 	}
@@ -130,6 +130,7 @@ func (s *Service) createForPage(ctx context.Context, p *store.Payment, ik *idemK
 func (s *Service) authorize(ctx context.Context, p *store.Payment, card *apigen.CardInput, ik *idemKey, now time.Time) (Answer, error) {
 	m := s.merchants[p.Merchant]
 	id := s.ids.allocate(now)
+	p.Terminal = VirtualTerminal(m.ID, time.Unix(id.Second, 0).UTC().Year())
 	mti := iso8583.MTIFinancial
 	if p.Capture == string(apigen.Manual) {
 		mti = iso8583.MTIAuthorization
@@ -138,13 +139,13 @@ func (s *Service) authorize(ctx context.Context, p *store.Payment, card *apigen.
 		MTI: mti, PAN: card.Number, ProcessingCode: iso8583.ProcessingPurchase + "0000", Amount: amount12(p.Total()),
 		TransmissionDateTime: id.Transmission, STAN: id.STAN, LocalTime: id.LocalTime, LocalDate: id.LocalDate,
 		Expiry: fmt.Sprintf("%02d%02d", card.ExpiryYear%100, card.ExpiryMonth), MCC: m.MCC,
-		POSEntryMode: posEntryEcommerce, POSCondition: posConditionEcommerce, TerminalID: m.Terminal, MerchantID: m.ID,
+		POSEntryMode: posEntryEcommerce, POSCondition: posConditionEcommerce, TerminalID: p.Terminal, MerchantID: m.ID,
 		AdditionalData: p.Reference, Currency: p.Currency,
 	}
 	if card.Cvc != nil {
 		msg.Private63 = cvcField(*card.Cvc)
 	}
-	p.EngineID = engine.TransactionID(mti, m.Terminal, id.STAN, id.Transmission)
+	p.EngineID = engine.TransactionID(mti, p.Terminal, id.STAN, id.Transmission)
 	p.PendingOp, p.PendingID = store.OpAuthorize, p.EngineID
 	p.CardMasked, p.CardExpMonth, p.CardExpYear = iso8583.MaskPAN(card.Number), card.ExpiryMonth, card.ExpiryYear
 	if card.HolderName != nil {

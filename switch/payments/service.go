@@ -36,6 +36,8 @@ type Ledger interface {
 // Config is the API's behaviour.
 type Config struct {
 	Merchants []Merchant
+	// NodeID is the instance's node id (0-9A-Z), part of every STAN it allocates.
+	NodeID byte
 	// PublicURL is the API's address as payers' browsers and merchants reach it, for links.next_url
 	// (e.g. "https://pay.example.org"). Default "http://127.0.0.1:8081".
 	PublicURL string
@@ -98,7 +100,7 @@ func NewService(cfg Config, d Deps, floor int64) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, d: d, merchants: ms, ids: newIdentities(floor), endpoints: newEndpointCache(d.Store)}, nil
+	return &Service{cfg: cfg, d: d, merchants: ms, ids: newIdentities(cfg.NodeID, floor), endpoints: newEndpointCache(d.Store)}, nil
 }
 
 // LoadEndpoints reads the webhook endpoints into the service's cache (at start).

@@ -23,9 +23,12 @@ type Store interface {
 	RecordDelivery(ctx context.Context, o *store.Outbox, d *store.Delivery) error
 }
 
-// Backoff is the wait before each retry: attempt n+1 waits Backoff[n-1] after attempt n. The waits
-// add up to a little over three days; a message with no 2xx by the last attempt is given up.
-var Backoff = []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
+// DefaultBackoff is the wait before each retry: attempt n+1 waits DefaultBackoff[n-1] after attempt
+// n. The waits add up to a little over three days; a message with no 2xx by the last attempt is
+// given up.
+func DefaultBackoff() []time.Duration { return defaultBackoff[:len(defaultBackoff):len(defaultBackoff)] }
+
+var defaultBackoff = [...]time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
 	time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 12 * time.Hour, 12 * time.Hour,
 	12 * time.Hour, 12 * time.Hour}
 
@@ -39,6 +42,8 @@ type Config struct {
 	Poll time.Duration
 	// Guard checks every address dialled.
 	Guard *Guard
+	// Backoff are the waits between attempts (DefaultBackoff when empty).
+	Backoff []time.Duration
 }
 
 // Dispatcher delivers outbox messages at least once: a message is marked delivered only after a
@@ -67,6 +72,9 @@ func NewDispatcher(cfg Config, s Store, log *zap.Logger, now func() time.Time, c
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	if len(cfg.Backoff) == 0 {
+		cfg.Backoff = DefaultBackoff()
 	}
 	if cfg.Guard == nil {
 		cfg.Guard = &Guard{}
@@ -189,10 +197,10 @@ func (d *Dispatcher) deliver(ctx context.Context, o *store.Outbox, ep *store.End
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		o.State = store.OutboxDelivered
-	case ep == nil || !ep.Enabled || attempt > len(Backoff):
+	case ep == nil || !ep.Enabled || attempt > len(d.cfg.Backoff):
 		o.State, result = store.OutboxFailed, "gave_up"
 	default:
-		o.NextAttemptAt = start.Add(Backoff[attempt-1])
+		o.NextAttemptAt = start.Add(d.cfg.Backoff[attempt-1])
 		rec.NextAttemptAt = o.NextAttemptAt
 		result = "failed_attempt"
 	}
