@@ -27,7 +27,9 @@ func newAPIKeyCmd() *cobra.Command {
 database is the ledger's: PostgreSQL when --database-url (or CARDSWITCH_DATABASE_URL) is set,
 otherwise the embedded store in --data-dir. A new key is printed once and never again.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return usagef("api-key: name a subcommand: create, list or revoke") },
+		RunE: func(*cobra.Command, []string) error {
+			return usagef("api-key: name a subcommand: create, list or revoke")
+		},
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.databaseURL, "database-url", os.Getenv("CARDSWITCH_DATABASE_URL"), "PostgreSQL URL (default $CARDSWITCH_DATABASE_URL; empty: the embedded store)")

@@ -26,7 +26,9 @@ type Store interface {
 // DefaultBackoff is the wait before each retry: attempt n+1 waits DefaultBackoff[n-1] after attempt
 // n. The waits add up to a little over three days; a message with no 2xx by the last attempt is
 // given up.
-func DefaultBackoff() []time.Duration { return defaultBackoff[:len(defaultBackoff):len(defaultBackoff)] }
+func DefaultBackoff() []time.Duration {
+	return defaultBackoff[:len(defaultBackoff):len(defaultBackoff)]
+}
 
 var defaultBackoff = [...]time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
 	time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 12 * time.Hour, 12 * time.Hour,

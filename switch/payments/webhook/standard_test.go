@@ -95,10 +95,10 @@ func TestSignaturesVerifyWithStandardWebhooks(t *testing.T) {
 	got := runNode(t, dir, []verifyCase{
 		{secret, good, body},
 		{secret, good, strings.Replace(body, "1234", "9234", 1)}, // tampered body
-		{other, good, body},                                       // wrong secret
-		{secret, tamperedID, body},                                // tampered id
-		{secret, old, body},                                       // replayed an hour later
-		{secret, withRotated, body},                               // several signatures, one good
+		{other, good, body},         // wrong secret
+		{secret, tamperedID, body},  // tampered id
+		{secret, old, body},         // replayed an hour later
+		{secret, withRotated, body}, // several signatures, one good
 	})
 	require.Equal(t, "ok", got[0])
 	for i := 1; i <= 4; i++ {
