@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -283,3 +284,23 @@ var ErrIntentExists = errors.New("intent key already stored")
 // out, within its wait, whether the batch took effect. Callers must treat the event as possibly
 // held (it wraps ErrUnavailable).
 var ErrCommitUnknown = fmt.Errorf("%w: outcome of the commit unknown", ErrUnavailable)
+
+// ChangeSAFDirect applies changes in a database transaction of its own, outside any Writer: for
+// an operator's command run beside the switch (a running switch's delivery loops see the change
+// at their next poll).
+func ChangeSAFDirect(ctx context.Context, b Backend, changes []SAFChange) error {
+	tx, err := b.BeginBatch(ctx, false)
+	if err != nil {
+		return err
+	}
+	day, err := tx.BusinessDay(ctx)
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	if err := tx.Write(ctx, &Plan{BusinessDay: day, SAFChanges: changes}); err != nil {
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	return tx.Commit(ctx)
+}

@@ -52,6 +52,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newLedgerCmd(),
 		newAuditCmd(),
 		newAPIKeyCmd(),
+		newSAFCmd(),
 	)
 	return root
 }

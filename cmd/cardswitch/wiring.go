@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -357,10 +358,18 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 			}
 			return it, err
 		},
-		ChangeSAF: func(ctx context.Context, c ledger.SAFChange) error {
+		ChangeSAF: func(ctx context.Context, c ledger.SAFChange, actor string) error {
 			c.At = a.now()
 			err := a.writer.ChangeSAF(ctx, []ledger.SAFChange{c})
 			a.saf.Wake()
+			e := audit.Entry{Actor: actor, Action: audit.ActionSAFRetry, Target: strconv.FormatInt(c.Seq, 10)}
+			if c.Op == ledger.SAFPark {
+				e.Action = audit.ActionSAFPark
+			}
+			if err != nil {
+				e.Result, e.Detail = audit.ResultFailed, err.Error()
+			}
+			a.audit.Record(ctx, e)
 			return err
 		},
 		TransactionByTerminal: func(ctx context.Context, terminal, stan, transmitted string) (any, error) {

@@ -35,10 +35,11 @@ type Deps struct {
 	// TransactionByTerminal finds a transaction by the terminal's own identity: fields 41, 11, 7.
 	TransactionByTerminal func(ctx context.Context, terminal, stan, transmitted string) (any, error)
 	// SAF lists the store-and-forward queue; SAFItem reads one item; ChangeSAF applies an
-	// operator's retry or park (the change's At is set by the callee).
+	// operator's retry or park (the change's At is set by the callee, which records it in the
+	// audit log as actor's).
 	SAF       func(ctx context.Context, f ledger.SAFFilter) (any, error)
 	SAFItem   func(ctx context.Context, seq int64) (*ledger.SAFItem, error)
-	ChangeSAF func(ctx context.Context, c ledger.SAFChange) error
+	ChangeSAF func(ctx context.Context, c ledger.SAFChange, actor string) error
 	// Pprof serves the Go profiler under /debug/pprof/ (for operators; off by default).
 	Pprof bool
 	// Token, when set, is required as "Authorization: Bearer <token>" on every /v1/... and

@@ -133,7 +133,10 @@ func TestSAFAndTerminalLookups(t *testing.T) {
 			}
 			return nil, ErrNotFound
 		},
-		ChangeSAF: func(_ context.Context, c ledger.SAFChange) error {
+		ChangeSAF: func(_ context.Context, c ledger.SAFChange, actor string) error {
+			if actor == "" {
+				return errors.New("no actor")
+			}
 			changes = append(changes, c)
 			it := items[c.Seq]
 			it.State = map[ledger.SAFOp]ledger.SAFState{ledger.SAFRetry: ledger.SAFQueued, ledger.SAFPark: ledger.SAFParked}[c.Op]

@@ -53,7 +53,7 @@ func safRoutes(d Deps, mux *http.ServeMux) {
 					": only a "+from.String()+" item can be "+verb)
 				return
 			}
-			if err := d.ChangeSAF(r.Context(), ledger.SAFChange{Op: op, Seq: it.Seq, Error: "parked by an operator"}); err != nil {
+			if err := d.ChangeSAF(r.Context(), ledger.SAFChange{Op: op, Seq: it.Seq, Error: "parked by an operator"}, d.Actor(r)); err != nil {
 				d.Log.Error("http saf change", zap.Error(err))
 				writeError(w, http.StatusServiceUnavailable, "ledger unavailable")
 				return
