@@ -24,6 +24,7 @@ type Store interface {
 	// time (fields 41, 11, 7), described like TransactionByRRN (/v1/transactions?terminal=...).
 	ByTerminalIdentity(ctx context.Context, terminal, stan, transmitted string) (*Transaction, error)
 	SAFReader
+	JournalReader
 	// Balances returns every account with its four totals.
 	Balances(ctx context.Context) ([]AccountBalance, error)
 	// TrialBalance returns the trial balance (CONTRACT.md §10).

@@ -19,15 +19,19 @@ func newIssuerSimCmd() *cobra.Command {
 		framing  string
 		logLevel string
 		keys     simKeys
+		journal  string
+		jsync    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--max-conns N] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
+		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--max-conns N] [--journal FILE [--journal-sync]] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
 		Short: "Run an issuer host simulator (decisions on the last two digits of the amount)",
 		Long: `Run an issuer host simulator. It answers on the last two digits of field 4 (minor units):
 05, 14, 51, 54, 55, 57, 61, 62, 65 with that response code; 98 with an approval after --slow-delay;
 99 never; anything else with 00 and an approval code. 0800, reversals, advices and refunds get 00.
 With --zpk it first checks field 52: a PIN other than --pin under that ZPK is answered 55; with
---zak every request's MAC (64, or 128 with a secondary bitmap) is checked: a bad one gets 63.`,
+--zak every request's MAC (64, or 128 with a secondary bitmap) is checked: a bad one gets 63.
+With --journal every request, advice and reversal is appended to FILE (JSON lines) with its answer
+before the answer is sent: what ` + "`cardswitch ledger reconcile --journal FILE`" + ` compares with the ledger.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
@@ -63,6 +67,16 @@ With --zpk it first checks field 52: a PIN other than --pin under that ZPK is an
 				return fmt.Errorf("logger: %w", err)
 			}
 			defer log.Sync()
+			if journal != "" {
+				j, err := simissuer.OpenJournal(journal, jsync)
+				if err != nil {
+					return usagef("--journal: %v", err)
+				}
+				defer j.Close()
+				cfg.Journal = j
+			} else if jsync {
+				return usagef("--journal-sync needs --journal")
+			}
 			sim, err := simissuer.New(cfg, log)
 			if err != nil {
 				return err
@@ -78,6 +92,8 @@ With --zpk it first checks field 52: a PIN other than --pin under that ZPK is an
 	fl.DurationVar(&cfg.Latency, "latency", 0, "added to every answer")
 	fl.StringVar(&framing, "framing", "binary2", "length header: binary2, ascii4 or bcd2")
 	fl.IntVar(&cfg.MaxConns, "max-conns", simissuer.DefaultMaxConns, "concurrent connections accepted")
+	fl.StringVar(&journal, "journal", "", "append every request, advice and reversal with its answer to this file (JSON lines)")
+	fl.BoolVar(&jsync, "journal-sync", false, "fsync the journal after every record (survives a power loss, not only a kill)")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug logs connections and bad frames, info start and stop")
 	keys.flags(cmd)
 	return cmd

@@ -33,6 +33,7 @@ func TestIssuerSimCommand(t *testing.T) {
 	bin := buildBinary(t)
 	t.Run("serves and stops on SIGTERM", func(t *testing.T) { testIssuerSimServes(t, bin) })
 	t.Run("bad flags", func(t *testing.T) { testIssuerSimBadFlags(t, bin) })
+	t.Run("journal survives SIGKILL and restart", func(t *testing.T) { testIssuerSimJournal(t, bin) })
 }
 
 // testIssuerSimServes runs `cardswitch issuer-sim`, drives it over TCP, SIGTERMs it and expects
@@ -137,6 +138,8 @@ func testIssuerSimBadFlags(t *testing.T, bin string) {
 		{"no connections", []string{"--listen", "127.0.0.1:0", "--max-conns", "0"}, "--max-conns"},
 		{"not a duration", []string{"--listen", "127.0.0.1:0", "--latency", "soon"}, "--latency"},
 		{"unknown flag", []string{"--listen", "127.0.0.1:0", "--colour", "red"}, "--colour"},
+		{"journal in no directory", []string{"--listen", "127.0.0.1:0", "--journal", "/nonexistent/dir/j"}, "--journal"},
+		{"journal-sync without journal", []string{"--listen", "127.0.0.1:0", "--journal-sync"}, "--journal-sync"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(bin, append([]string{"issuer-sim"}, tc.args...)...)

@@ -31,7 +31,7 @@ func newLedgerCmd() *cobra.Command {
 	f := &ledgerFlags{}
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Administer the ledger: migrate, trial balance, balances, verify, cutover, settlement",
+		Short: "Administer the ledger: migrate, trial balance, balances, verify, cutover, settlement, reconcile",
 		Long: `Administer the ledger. The store is PostgreSQL when --database-url (or CARDSWITCH_DATABASE_URL)
 is set, otherwise the embedded store in --data-dir. Amounts in JSON are minor units of the currency.`,
 		Args: cobra.NoArgs,
@@ -48,6 +48,7 @@ is set, otherwise the embedded store in --data-dir. Amounts in JSON are minor un
 		newLedgerVerifyCmd(f),
 		newLedgerCutoverCmd(f),
 		newLedgerSettlementCmd(f),
+		newLedgerReconcileCmd(f),
 	)
 	return cmd
 }

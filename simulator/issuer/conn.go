@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cardswitch/cardswitch/iso8583"
+	"github.com/cardswitch/cardswitch/ledger/reconcile"
 )
 
 // Buffer sizes of a connection: a read buffer that holds dozens of typical requests, a write
@@ -175,17 +176,35 @@ func (s *Simulator) handle(frame []byte) (body []byte, timing Timing, ok bool) {
 	if s.cfg.OnRequest != nil {
 		s.cfg.OnRequest(req)
 	}
-	if sc := s.cfg.Security; sc != nil && iso8583.ResponseMTI(req.MTI) != "" {
-		if code := sc.check(req, frame); code != "" {
-			s.log.Debug("request refused by the security check", zap.String("mti", req.MTI), zap.String("response_code", code))
-			return s.pack(refuse(req, code)), Now, true
+	resp, timing := s.decide(req, frame)
+	if j := s.cfg.Journal; j != nil && journaled(req.MTI) {
+		var answer *iso8583.Message
+		if timing != Never {
+			answer = resp
+		}
+		if err := j.Append(reconcile.NewRecord(req, answer, time.Now())); err != nil && answer != nil {
+			// An issuer that cannot record a decision does not make it.
+			s.log.Error("journal append failed: answering 96", zap.Error(err))
+			failed := echo(req, resp.MTI)
+			failed.ResponseCode = iso8583.RCSystemMalfunction
+			resp, timing = failed, Now
 		}
 	}
-	resp, timing := Decide(req)
 	if resp == nil {
 		return nil, Never, true
 	}
 	return s.pack(resp), timing, true
+}
+
+// decide applies the security checks (when configured) and then the rules.
+func (s *Simulator) decide(req *iso8583.Message, frame []byte) (*iso8583.Message, Timing) {
+	if sc := s.cfg.Security; sc != nil && iso8583.ResponseMTI(req.MTI) != "" {
+		if code := sc.check(req, frame); code != "" {
+			s.log.Debug("request refused by the security check", zap.String("mti", req.MTI), zap.String("response_code", code))
+			return refuse(req, code), Now
+		}
+	}
+	return Decide(req)
 }
 
 // formatError answers a frame that does not unpack: 30 with the fields read before the bad one.

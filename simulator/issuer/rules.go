@@ -22,6 +22,13 @@ var declineCodes = map[string]bool{
 	iso8583.RCExceedsLimit: true, iso8583.RCRestrictedCard: true, iso8583.RCExceedsFrequency: true,
 }
 
+// The authorization advice (a stand-in approval the acquirer reports) and its response: not among
+// the acquirer interface's MTIs, so named here.
+const (
+	mtiAuthAdvice         = "0120"
+	mtiAuthAdviceResponse = "0130"
+)
+
 // Amount endings with a timing rule (CONTRACT §5).
 const (
 	endingSlow  = "98"
@@ -32,7 +39,8 @@ const (
 // request is itself a response, which is not answered) and when to send it.
 //
 //   - 0800 (echo, sign-on, sign-off): 0810/00, field 70 echoed.
-//   - 0400/0401 and 0420/0421 (reversals), 0220/0221 (advices): 00.
+//   - 0400/0401 and 0420/0421 (reversals), 0220/0221 (advices), 0120/0121 (authorization advices,
+//     answered 0130): 00.
 //   - 0100/0101 and 0200/0201 with processing code 20xxxx (refund): 00 with an approval code.
 //   - other 0100/0101 and 0200/0201, by the last two digits of field 4: 05, 14, 51, 54, 55, 57, 61,
 //     62, 65 → that code; 98 → 00 after the slow delay; 99 → no answer; anything else → 00 with a
@@ -43,6 +51,12 @@ const (
 // 45, 52, 55, 64 or 128.
 func Decide(req *iso8583.Message) (*iso8583.Message, Timing) {
 	respMTI := iso8583.ResponseMTI(req.MTI)
+	if iso8583.MTIClass(req.MTI) == mtiAuthAdvice {
+		// The advice of an authorization the acquirer approved in the issuer's stead: taken.
+		resp := echo(req, mtiAuthAdviceResponse)
+		resp.ResponseCode = iso8583.RCApproved
+		return resp, Now
+	}
 	if respMTI == "" {
 		return nil, Never
 	}

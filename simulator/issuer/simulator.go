@@ -53,6 +53,9 @@ type Config struct {
 	// Security, when set, checks every request's MAC and PIN block before the amount rules
 	// (security.go): a bad MAC is answered 63, a PIN that is not the expected one 55.
 	Security *Security
+	// Journal, when set, records every request, advice and reversal with its answer before the
+	// answer is queued (journal.go). The caller opens and closes it.
+	Journal *Journal
 }
 
 func (c Config) withDefaults() Config {

@@ -55,6 +55,7 @@ func TestRulesOverTCP(t *testing.T) {
 		{"0421 reversal advice repeat", with(authorization("000022", "000000001005"), func(m *iso8583.Message) { m.MTI = "0421" }), "0430", "00", false, false},
 		{"0220 completion advice", with(authorization("000023", "000000001098"), func(m *iso8583.Message) { m.MTI = "0220" }), "0230", "00", false, false},
 		{"0221 completion advice repeat", with(authorization("000024", "000000001005"), func(m *iso8583.Message) { m.MTI = "0221" }), "0230", "00", false, false},
+		{"0120 authorization advice", with(authorization("000030", "000000001099"), func(m *iso8583.Message) { m.MTI = "0120" }), "0130", "00", false, false},
 		{"0800 echo", &iso8583.Message{MTI: "0800", TransmissionDateTime: "1126143600", STAN: "000025", NetworkCode: "301"}, "0810", "00", false, false},
 		{"0800 sign-on", &iso8583.Message{MTI: "0800", TransmissionDateTime: "1126143600", STAN: "000026", NetworkCode: "001"}, "0810", "00", false, false},
 		{"0800 sign-off", &iso8583.Message{MTI: "0800", TransmissionDateTime: "1126143600", STAN: "000027", NetworkCode: "002"}, "0810", "00", false, false},
