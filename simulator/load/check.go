@@ -134,7 +134,7 @@ func (c *conn) approvedLocked(r *request, resp *iso8583.Message, now time.Time) 
 		rrn = "" // a peer that assigns none (an issuer simulator as target): follow-ups use field 90 alone
 	}
 	switch r.kind {
-	case KindPurchase:
+	case KindPurchase, KindSlow:
 		c.mu.purchases.push(r.asOriginal(rrn))
 	case KindPreauth:
 		if r.capture > 0 {

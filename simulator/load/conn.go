@@ -438,6 +438,9 @@ func (c *conn) newRequestLocked(intended time.Time) *request {
 	case KindTimeout:
 		r.expect = iso8583.RCIssuerUnavailable
 		r.amount = r.amount - r.amount%100 + endingNever
+	case KindSlow:
+		r.expect = iso8583.RCIssuerUnavailable
+		r.amount = r.amount - r.amount%100 + endingSlow
 	}
 	return r
 }

@@ -201,6 +201,8 @@ func kindOf(req *iso8583.Message) Kind {
 		return KindDecline
 	case ending == "99":
 		return KindTimeout
+	case ending == "98":
+		return KindSlow
 	}
 	return KindPurchase
 }

@@ -63,6 +63,7 @@ func TestMixProportions(t *testing.T) {
 	}{
 		{"default", DefaultMix},
 		{"with timeouts", Mix{KindPurchase: 50, KindPreauth: 20, KindDecline: 20, KindTimeout: 10}},
+		{"with slow approvals", Mix{KindPurchase: 60, KindDecline: 20, KindSlow: 20}},
 		{"refunds and reversals", Mix{KindPurchase: 60, KindRefund: 20, KindReversal: 20}},
 	}
 	for _, tc := range cases {

@@ -19,15 +19,16 @@ const (
 	KindReversal                    // 0400 of an earlier approved 0100/0200 of the same terminal (field 90)
 	KindDecline                     // 0200 whose amount ends in a decline code: that code is expected
 	KindTimeout                     // 0200 whose amount ends in 99 (the issuer never answers): 91 expected
+	KindSlow                        // 0200 whose amount ends in 98 (the issuer approves after its slow delay): 91 expected
 	KindCompletion                  // 0220 capture (full or partial) of an approved 0100
 	KindTimeoutReversal             // 0400 sent because a 0100/0200 got no answer in time
 	kindCount
 )
 
-// mixKinds is the number of kinds drawn from the mix (purchase … timeout).
-const mixKinds = int(KindTimeout) + 1
+// mixKinds is the number of kinds drawn from the mix (purchase … slow).
+const mixKinds = int(KindSlow) + 1
 
-var kindNames = [kindCount]string{"purchase", "preauth", "refund", "reversal", "decline", "timeout", "completion", "timeout_reversal"}
+var kindNames = [kindCount]string{"purchase", "preauth", "refund", "reversal", "decline", "timeout", "slow", "completion", "timeout_reversal"}
 
 func (k Kind) String() string {
 	if k < kindCount {
@@ -37,7 +38,7 @@ func (k Kind) String() string {
 }
 
 // Mix is the relative weight of each kind drawn for a send slot (purchase, preauth, refund,
-// reversal, decline, timeout). Follow-ups (completions, reversals of timed-out requests) are sent
+// reversal, decline, timeout, slow). Follow-ups (completions, reversals of timed-out requests) are sent
 // in addition and take slots of their own.
 type Mix [mixKinds]int
 
@@ -65,7 +66,7 @@ func ParseMix(s string) (Mix, error) {
 			}
 		}
 		if k < 0 {
-			return Mix{}, fmt.Errorf("%w: unknown kind %q (want purchase, preauth, refund, reversal, decline or timeout)", ErrMix, name)
+			return Mix{}, fmt.Errorf("%w: unknown kind %q (want purchase, preauth, refund, reversal, decline, timeout or slow)", ErrMix, name)
 		}
 		if seen[name] {
 			return Mix{}, fmt.Errorf("%w: %s given twice", ErrMix, name)

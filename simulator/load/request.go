@@ -74,6 +74,10 @@ func (r *request) expected(code string) bool {
 	case KindTimeout:
 		// The issuer never answers: the switch times out (91) or relays a late answer (68).
 		return code == iso8583.RCIssuerUnavailable || code == rcLate
+	case KindSlow:
+		// The issuer approves after its slow delay: 91 or 68 when the switch's issuer timeout is
+		// shorter, 00 when it waits longer.
+		return code == iso8583.RCIssuerUnavailable || code == rcLate || code == iso8583.RCApproved
 	case KindTimeoutReversal:
 		// The original may never have reached the switch, or not been decided: 25 is as right as 00.
 		return code == iso8583.RCApproved || code == iso8583.RCOriginalNotFound
@@ -86,6 +90,8 @@ func (r *request) expectText() string {
 	switch r.kind {
 	case KindTimeout:
 		return "91 or 68"
+	case KindSlow:
+		return "91, 68 or 00"
 	case KindTimeoutReversal:
 		return "00 or 25"
 	}
