@@ -166,3 +166,48 @@ func exitCode(err error) int {
 	}
 	return -1
 }
+
+// TestRefundsAndReversalsOfOneSale drives a sale's refunds and reversals through the real ledger:
+// refunds naming the sale stay within its amount, and a sale once refunded is not reversed whole.
+func TestRefundsAndReversalsOfOneSale(t *testing.T) {
+	s := contractSystem(t)
+	tm := dialTerminal(t, s.acquirer, "E2EREF01")
+	// Another sale first, so that the merchant is owed enough for every refund below (refunds come
+	// out of what the merchant is owed, fees kept).
+	require.Equal(t, "00", tm.roundTrip(tm.request("0200", visa, 50001)).ResponseCode)
+	sale := tm.request("0200", visa, 10001)
+	resp := tm.roundTrip(sale)
+	require.Equal(t, "00", resp.ResponseCode)
+	of := iso8583.OriginalData{MTI: "0200", STAN: sale.STAN, TransmissionDateTime: sale.TransmissionDateTime}.String()
+	refund := func(amount int64) string {
+		r := tm.request("0200", visa, amount)
+		r.ProcessingCode, r.OriginalData = "200000", of
+		return tm.roundTrip(r).ResponseCode
+	}
+	require.Equal(t, "00", refund(4001), "a partial refund")
+	rev := tm.request("0400", visa, 10001)
+	rev.OriginalData = of
+	require.Equal(t, "12", tm.roundTrip(rev).ResponseCode, "a refunded sale is not reversed whole: refund the rest")
+	require.Equal(t, "13", refund(6001), "refunds stay within the sale (6,000 is left)")
+	require.Equal(t, "00", refund(6000), "the rest")
+	require.Equal(t, "13", refund(1001), "nothing is left")
+
+	var tx struct {
+		Status  string `json:"status"`
+		Related []struct {
+			Kind      string `json:"kind"`
+			Status    string `json:"status"`
+			Rejection string `json:"ledger_rejection"`
+		} `json:"related"`
+	}
+	require.Equal(t, 200, getJSON(t, "http://"+s.http+"/v1/transactions/"+resp.RRN, &tx))
+	require.Equal(t, "posted", tx.Status, "the sale stands, refunded in full by two refunds")
+	kinds := map[string]int{}
+	for _, r := range tx.Related {
+		if r.Rejection == "" {
+			kinds[r.Kind]++
+		}
+	}
+	require.Equal(t, 2, kinds["refund"])
+	require.Zero(t, kinds["reverse"])
+}

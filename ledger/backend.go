@@ -24,6 +24,9 @@ type BatchTx interface {
 	AccountsByID(ctx context.Context, ids []int64) ([]AccountInfo, error)
 	// Transactions returns the journal rows with these ids (absent ids are skipped).
 	Transactions(ctx context.Context, ids []string) ([]*Transaction, error)
+	// RefundsOf returns the accepted refunds (kind Refund, not rejected) that name one of ids as
+	// their original.
+	RefundsOf(ctx context.Context, ids []string) ([]*Transaction, error)
 	// Transfers returns the transfers with these ids. With lock, the rows are locked until the
 	// end of the transaction (in id order, so that two processes cannot deadlock on them).
 	Transfers(ctx context.Context, ids []TransferID, lock bool) ([]*TransferRecord, error)

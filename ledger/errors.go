@@ -71,6 +71,14 @@ var (
 	ErrNothingToReverse = &Reason{"nothing_to_reverse", "original transaction moved no money"}
 	// ErrAmountNotAboveFee: the amount does not exceed the convenience fee it must include.
 	ErrAmountNotAboveFee = &Reason{"amount_not_above_fee", "amount must exceed the convenience fee"}
+	// ErrRefunded: a Reverse names a purchase or capture that refunds name as their original:
+	// part of it was given back already, so it can no longer be undone whole (refund the rest).
+	ErrRefunded = &Reason{"refunded", "original transaction was refunded: refund the rest instead of reversing it"}
+	// ErrRefundExceedsOriginal: a Refund naming its original would take the refunds of that
+	// original over its amount.
+	ErrRefundExceedsOriginal = &Reason{"refund_exceeds_original", "refunds would exceed the original's amount"}
+	// ErrNotASale: a Refund names an original that is not a purchase or a capture.
+	ErrNotASale = &Reason{"not_a_sale", "original transaction is not a purchase or a capture"}
 )
 
 // reasonByCode returns the Reason stored under code, or nil for an unknown code.
@@ -83,6 +91,7 @@ func reasonByCode(code string) *Reason {
 		ErrExceedsPendingTransferAmount, ErrExceedsCredits, ErrExceedsDebits, ErrInvalidTransfer,
 		ErrOriginalNotFound, ErrNotAnAuthorization, ErrHoldVoided, ErrHoldExpired, ErrAlreadyCaptured,
 		ErrCaptureExceedsHold, ErrAlreadyReversed, ErrNothingToReverse, ErrAmountNotAboveFee,
+		ErrRefunded, ErrRefundExceedsOriginal, ErrNotASale,
 	} {
 		if r.Code == code {
 			return r

@@ -45,6 +45,12 @@ func load(ctx context.Context, tx BatchTx, p *planner, items []*item, careful bo
 	if err := loadTransfers(ctx, tx, p, plain, false); err != nil {
 		return err
 	}
+	var sales []string // purchases and captures whose refunds the batch may need
+	for _, it := range items {
+		if ev := it.event; ev != nil && ev.OriginalID != "" && (ev.Kind == Refund || ev.Kind == Reverse) {
+			sales = append(sales, ev.OriginalID)
+		}
+	}
 	if len(pendings) > 0 {
 		posts, err := tx.Posts(ctx, pendings)
 		if err != nil {
@@ -56,13 +62,39 @@ func load(ctx context.Context, tx BatchTx, p *planner, items []*item, careful bo
 			if r.Flags&PostPending != 0 && r.State != StateRejected {
 				captures = append(captures, legIDs(r.EventID, ownLegs(Capture))...)
 				captures = append(captures, compensationIDs(r.EventID, Capture)...)
+				sales = append(sales, r.EventID)
 			}
 		}
 		if err := loadTransfers(ctx, tx, p, captures, false); err != nil {
 			return err
 		}
 	}
+	if err := loadRefunds(ctx, tx, p, sales); err != nil {
+		return err
+	}
 	return loadAccounts(ctx, tx, p)
+}
+
+// loadRefunds reads the refunds that name the given sales as their original, and whether each
+// was reversed since (its compensation transfers).
+func loadRefunds(ctx context.Context, tx BatchTx, p *planner, sales []string) error {
+	if len(sales) == 0 {
+		return nil
+	}
+	rows, err := tx.RefundsOf(ctx, dedupe(sales))
+	if err != nil {
+		return err
+	}
+	var comps []TransferID
+	for _, r := range rows {
+		if _, ok := p.journal[r.ID]; !ok {
+			p.journal[r.ID] = r
+		}
+		p.refunds[r.OriginalID] = append(p.refunds[r.OriginalID], r)
+		comps = append(comps, legIDs(r.ID, ownLegs(Refund))...)
+		comps = append(comps, compensationIDs(r.ID, Refund)...)
+	}
+	return loadTransfers(ctx, tx, p, comps, false)
 }
 
 func loadJournal(ctx context.Context, tx BatchTx, p *planner, items []*item, careful bool) error {

@@ -23,7 +23,8 @@ type planner struct {
 	newTransfers map[TransferID]bool            // written by this batch
 	changed      map[TransferID]TransferState   // pending id → new state
 	deltas       map[int64]*AccountDelta
-	safKeys      map[string]bool // store-and-forward keys found stored (careful batches)
+	safKeys      map[string]bool           // store-and-forward keys found stored (careful batches)
+	refunds      map[string][]*Transaction // sale id → accepted refunds naming it (loaded and new)
 
 	plan Plan
 }
@@ -43,6 +44,7 @@ func newPlanner(now time.Time, day string, holdTimeoutDefault time.Duration, sha
 		changed:      map[TransferID]TransferState{},
 		deltas:       map[int64]*AccountDelta{},
 		safKeys:      map[string]bool{},
+		refunds:      map[string][]*Transaction{},
 		plan:         Plan{BusinessDay: day, Now: now},
 	}
 }

@@ -119,6 +119,9 @@ func (p *planner) planEvent(it *item) {
 	}
 	p.journal[ev.ID] = row
 	p.plan.Transactions = append(p.plan.Transactions, row)
+	if reason == nil && ev.Kind == Refund && ev.OriginalID != "" {
+		p.refunds[ev.OriginalID] = append(p.refunds[ev.OriginalID], row)
+	}
 	p.resolveIntent(ev, reason == nil)
 	for _, f := range ev.FollowUps {
 		if f.When == FollowAlways || reason == nil {
@@ -223,6 +226,11 @@ func (p *planner) postings(ev *Event, row *Transaction) ([]leg, *Reason) {
 	case Authorize, Purchase:
 		return p.sale(ev, row)
 	case Refund:
+		if ev.OriginalID != "" {
+			if reason := p.linkedRefund(ev); reason != nil {
+				return nil, reason
+			}
+		}
 		issuer := p.account(IssuerReceivable(ev.Issuer), ev.Currency)
 		payee := p.account(PayeePayable(ev.Payee.Kind, ev.Payee.ID), ev.Currency)
 		return []leg{p.newLeg(ev, legRefund, payee, issuer, ev.Amount, CodeRefund)}, nil
@@ -416,9 +424,48 @@ func (p *planner) reverse(ev *Event, row *Transaction) ([]leg, *Reason) {
 	return nil, ErrOriginalNotFound
 }
 
+// linkedRefund checks a refund that names the sale it refunds: a purchase or capture of the same
+// payee, not reversed, whose refunds (this one included) stay within its amount.
+func (p *planner) linkedRefund(ev *Event) *Reason {
+	orig := p.journal[ev.OriginalID]
+	switch {
+	case orig == nil || orig.Rejection != "" || orig.PayeeID != ev.Payee.ID:
+		return ErrOriginalNotFound
+	case orig.Kind != Purchase && orig.Kind != Capture:
+		return ErrNotASale
+	case orig.Currency != ev.Currency:
+		return ErrCurrencyMismatch
+	case p.reversed(orig.ID, orig.Kind):
+		return ErrAlreadyReversed
+	case p.refunded(orig.ID)+ev.Amount > orig.Amount:
+		return ErrRefundExceedsOriginal
+	}
+	return nil
+}
+
+// reversed reports whether the posted transaction id of kind was compensated by a reversal.
+func (p *planner) reversed(id string, kind EventKind) bool {
+	comps := compensationIDs(id, kind)
+	return len(comps) > 0 && p.transfers[comps[0]] != nil
+}
+
+// refunded is what the refunds naming sale give back, those reversed since excluded.
+func (p *planner) refunded(sale string) int64 {
+	var total int64
+	for _, r := range p.refunds[sale] {
+		if !p.reversed(r.ID, Refund) {
+			total += r.Amount
+		}
+	}
+	return total
+}
+
 // compensate writes, for each posted transfer of target, the same amount back with the accounts
 // swapped. The ids derive from the target, so a second reversal of the same postings cannot exist.
 func (p *planner) compensate(ev *Event, row *Transaction, target string, kind EventKind) ([]leg, *Reason) {
+	if (kind == Purchase || kind == Capture) && !p.reversed(target, kind) && p.refunded(target) > 0 {
+		return nil, ErrRefunded // part of it was given back: it cannot be undone whole
+	}
 	row.TargetID = target
 	var legs []leg
 	comps := compensationIDs(target, kind)

@@ -40,6 +40,8 @@ type mPosting struct {
 	principal int64
 	fee       int64
 	reversed  bool
+	sale      string   // a refund naming its sale: the sale's id
+	refunds   []string // a sale: the refunds naming it
 }
 
 type mEvent struct {
@@ -123,15 +125,53 @@ func (m *model) capture(authID string, amount int64) (ledger.Event, error) {
 	return ev, nil
 }
 
-func (m *model) refund(amount int64) (ledger.Event, error) {
+// refund gives amount back, naming the sale it refunds (the event sale) or none (sale.ev.ID "").
+func (m *model) refund(amount int64, sale mEvent) (ledger.Event, error) {
 	ev := m.event(ledger.Refund, amount)
+	ev.OriginalID = sale.ev.ID
+	if ev.OriginalID != "" {
+		if reason := m.refundable(sale, amount); reason != nil {
+			return ev, reason
+		}
+	}
 	if m.payableDP+amount > m.payableCP {
 		return ev, ledger.ErrExceedsCredits
 	}
-	m.postings[ev.ID] = &mPosting{kind: ledger.Refund, principal: amount}
+	m.postings[ev.ID] = &mPosting{kind: ledger.Refund, principal: amount, sale: ev.OriginalID}
+	if ev.OriginalID != "" {
+		s := m.postings[ev.OriginalID]
+		s.refunds = append(s.refunds, ev.ID)
+	}
 	m.payableDP += amount
 	m.issuerCP += amount
 	return ev, nil
+}
+
+// refundable is the ledger's answer to a refund of amount naming sale.
+func (m *model) refundable(sale mEvent, amount int64) error {
+	s := m.postings[sale.ev.ID]
+	switch {
+	case sale.err != nil:
+		return ledger.ErrOriginalNotFound
+	case s == nil || s.kind == ledger.Refund:
+		return ledger.ErrNotASale
+	case s.reversed:
+		return ledger.ErrAlreadyReversed
+	case m.refunded(s)+amount > s.principal:
+		return ledger.ErrRefundExceedsOriginal
+	}
+	return nil
+}
+
+// refunded is what the refunds naming a sale give back, reversed ones excluded.
+func (m *model) refunded(s *mPosting) int64 {
+	var total int64
+	for _, id := range s.refunds {
+		if r := m.postings[id]; !r.reversed {
+			total += r.principal
+		}
+	}
+	return total
 }
 
 func (m *model) reverse(orig mEvent) (ledger.Event, error) {
@@ -157,6 +197,9 @@ func (m *model) reverse(orig mEvent) (ledger.Event, error) {
 	p := m.postings[target]
 	if p.reversed {
 		return ev, ledger.ErrAlreadyReversed
+	}
+	if p.kind != ledger.Refund && m.refunded(p) > 0 {
+		return ev, ledger.ErrRefunded
 	}
 	if p.kind == ledger.Refund {
 		p.reversed = true
@@ -210,7 +253,11 @@ func runAction(rt *rapid.T, e *env, m *model) {
 		id := rapid.SampledFrom(sortedKeys(m.auths)).Draw(rt, "auth")
 		ev, want = m.capture(id, rapid.Int64Range(1, m.auths[id].amount+10).Draw(rt, "capture"))
 	case action == 4:
-		ev, want = m.refund(rapid.Int64Range(1, 50000).Draw(rt, "refund"))
+		var sale mEvent // none: a refund naming no sale
+		if len(m.events) > 0 && rapid.Bool().Draw(rt, "names its sale") {
+			sale = rapid.SampledFrom(m.events).Draw(rt, "sale")
+		}
+		ev, want = m.refund(rapid.Int64Range(1, 50000).Draw(rt, "refund"), sale)
 	case action == 5 && len(m.events) > 0:
 		ev, want = m.reverse(rapid.SampledFrom(m.events).Draw(rt, "original"))
 	case action == 6 && len(m.events) > 0:

@@ -97,6 +97,17 @@ func scanAccountInfo(row pgx.CollectableRow) (ledger.AccountInfo, error) {
 	return a, err
 }
 
+// RefundsOf implements ledger.BatchTx (kind 4 is ledger.Refund).
+func (r reader) RefundsOf(ctx context.Context, ids []string) ([]*ledger.Transaction, error) {
+	rows, err := r.q.Query(ctx, `SELECT `+journalColumns+` FROM ledger_transactions
+		WHERE original_id = ANY($1) AND original_id <> '' AND kind = 4 AND rejection = ''`, ids)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTransaction)
+	return out, mapErr(err)
+}
+
 func (r reader) Transactions(ctx context.Context, ids []string) ([]*ledger.Transaction, error) {
 	rows, err := r.q.Query(ctx, `SELECT `+journalColumns+` FROM ledger_transactions WHERE id = ANY($1)`, ids)
 	if err != nil {

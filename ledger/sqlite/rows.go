@@ -168,6 +168,14 @@ func (r reader) Transactions(ctx context.Context, ids []string) ([]*ledger.Trans
 	return scanTransactions(r.q.QueryContext(ctx, transactionsByIDQuery, jsonArray(ids)))
 }
 
+// refundsOfQuery finds refunds by their original through the original_id index.
+const refundsOfQuery = `SELECT ` + journalColumns + ` FROM ledger_transactions
+	WHERE original_id IN (SELECT value FROM json_each(?)) AND original_id <> '' AND kind = 4 AND rejection = ''`
+
+func (r reader) RefundsOf(ctx context.Context, ids []string) ([]*ledger.Transaction, error) {
+	return scanTransactions(r.q.QueryContext(ctx, refundsOfQuery, jsonArray(ids)))
+}
+
 // Transfers implements ledger.BatchTx; SQLite's write transaction already excludes every other
 // writer, so lock needs nothing more.
 func (r reader) Transfers(ctx context.Context, ids []ledger.TransferID, _ bool) ([]*ledger.TransferRecord, error) {

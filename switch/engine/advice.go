@@ -198,28 +198,61 @@ func adviceEvent(req *iso8583.Message, id string, kind ledger.EventKind, orig *l
 }
 
 // commitAdvice has the ledger hold a completion or reversal and maps its verdict to a response
-// code. Rejections the terminal cannot fix by repeating the advice are acknowledged with 00: the
-// ledger remembers them, and nothing moved twice.
+// code (the MTI says whether it is an advice, which is always acknowledged). A refusal of the
+// ledger is a business answer, never 96: nothing moved, and nothing goes to the issuer (the
+// follow-up waits for the ledger to hold the event). Only a store failure is 96.
 func (e *Engine) commitAdvice(ctx context.Context, ev ledger.Event) string {
 	_, err := e.ledger.Commit(ctx, ev)
+	var rej *ledger.RejectionError
 	switch {
 	case err == nil:
 		return iso8583.RCApproved
 	case errors.Is(err, ledger.ErrEventConflict):
 		return iso8583.RCDuplicate
-	case errors.Is(err, ledger.ErrCaptureExceedsHold):
-		return iso8583.RCInvalidAmount
-	case errors.Is(err, ledger.ErrHoldVoided), errors.Is(err, ledger.ErrHoldExpired) && ev.Kind == ledger.Capture,
-		errors.Is(err, ledger.ErrNotAnAuthorization), errors.Is(err, ledger.ErrOriginalNotFound) && ev.Kind == ledger.Capture:
-		return iso8583.RCOriginalNotFound
-	case errors.Is(err, ledger.ErrAlreadyCaptured), errors.Is(err, ledger.ErrAlreadyReversed),
-		errors.Is(err, ledger.ErrNothingToReverse), errors.Is(err, ledger.ErrHoldExpired),
-		errors.Is(err, ledger.ErrOriginalNotFound):
-		return iso8583.RCApproved
+	case errors.As(err, &rej):
+		if ev.Kind == ledger.Capture {
+			return captureRefusal(rej)
+		}
+		return e.reversalRefusal(ev, rej)
 	}
 	e.metrics.ledgerFailures.Inc()
 	e.log.Error("ledger did not hold the advice", zap.String("id", ev.ID), zap.String("kind", ev.Kind.String()), zap.Error(err))
 	return iso8583.RCSystemMalfunction
+}
+
+// captureRefusal answers a completion the ledger refused.
+func captureRefusal(rej *ledger.RejectionError) string {
+	switch rej.Reason {
+	case ledger.ErrCaptureExceedsHold, ledger.ErrAmountNotAboveFee:
+		return iso8583.RCInvalidAmount
+	case ledger.ErrAlreadyCaptured:
+		return iso8583.RCApproved // a second completion of one hold: acknowledged, nothing moves twice
+	case ledger.ErrHoldVoided, ledger.ErrHoldExpired, ledger.ErrNotAnAuthorization, ledger.ErrOriginalNotFound:
+		return iso8583.RCOriginalNotFound
+	}
+	return iso8583.RCInvalidTransaction
+}
+
+// reversalRefusal answers a reversal the ledger refused. Nothing (left) to undo — already
+// reversed, a decline, an expired hold — is acknowledged. A sale that can no longer be undone
+// whole — it was (partly) refunded, or its payee's payable no longer holds its money (settled at a
+// cutover, or paid out in refunds) — is declined 12 ("refund the rest instead"); an 0420 advice of
+// it, which the terminal does not take back, is acknowledged, counted and logged for
+// reconciliation.
+func (e *Engine) reversalRefusal(ev ledger.Event, rej *ledger.RejectionError) string {
+	switch rej.Reason {
+	case ledger.ErrAlreadyReversed, ledger.ErrNothingToReverse, ledger.ErrHoldExpired, ledger.ErrOriginalNotFound:
+		return iso8583.RCApproved
+	}
+	e.metrics.reversalsRefused.WithLabelValues(rej.Reason.Code).Inc()
+	if iso8583.MTIClass(ev.MTI) == iso8583.MTIReversalAdvice {
+		e.log.Warn("reversal advice refused by the ledger; acknowledged, nothing moved: reconcile with the terminal",
+			zap.String("id", ev.ID), zap.String("original", ev.OriginalID), zap.String("reason", rej.Reason.Code))
+		return iso8583.RCApproved
+	}
+	e.log.Info("reversal refused by the ledger", zap.String("id", ev.ID), zap.String("original", ev.OriginalID),
+		zap.String("reason", rej.Reason.Code))
+	return iso8583.RCInvalidTransaction
 }
 
 // findOriginal finds the transaction a completion or reversal refers to, by field 90 when present,

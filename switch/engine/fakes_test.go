@@ -74,6 +74,9 @@ type fakeLedger struct {
 	fail       atomic.Bool      // Intend and Commit fail
 	failCommit atomic.Bool      // Commit fails
 	failErr    error            // what a failing Commit returns (default ErrUnavailable)
+	// refuse, when set, may refuse an event with a reason (the real ledger's rules are tested in
+	// package ledger; the engine's answers to them here).
+	refuse func(ev ledger.Event) *ledger.Reason
 }
 
 func newFakeLedger() *fakeLedger {
@@ -166,6 +169,11 @@ func (l *fakeLedger) Commit(_ context.Context, ev ledger.Event) (ledger.Outcome,
 		l.store(ev, ledger.StatusRejected)
 		l.settle(ev, false, false)
 		return ledger.Outcome{}, &ledger.RejectionError{EventID: ev.ID, Reason: r}
+	}
+	if l.refuse != nil {
+		if r := l.refuse(ev); r != nil {
+			return reject(r)
+		}
 	}
 	switch ev.Kind {
 	case ledger.Capture:

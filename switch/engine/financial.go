@@ -48,6 +48,13 @@ func (e *Engine) decideFinancial(ctx context.Context, req *iso8583.Message, kind
 	if code := e.checkContent(req, kind, m, amount, now); code != "" {
 		return respond(req, code)
 	}
+	var original string // a refund naming the sale it refunds
+	if kind == kindRefund {
+		var code string
+		if original, code = e.refundOriginal(ctx, req, m); code != "" {
+			return respond(req, code)
+		}
+	}
 	issuerName, err := e.router.Route(req.PAN)
 	is := e.issuers[issuerName]
 	if err != nil || is == nil {
@@ -67,7 +74,7 @@ func (e *Engine) decideFinancial(ctx context.Context, req *iso8583.Message, kind
 		return answer(respond(req, code))
 	}
 	ev := ledger.Event{
-		ID: id, Currency: req.Currency, Amount: amount,
+		ID: id, OriginalID: original, Currency: req.Currency, Amount: amount,
 		Payee:  ledger.Payee{Kind: m.Kind, ID: m.ID, Fee: m.Fee, ConvenienceFee: m.ConvenienceFee},
 		Issuer: is.Name, PaymentRef: req.AdditionalData, RRN: rrn, AcquirerRRN: req.RRN, STAN: req.STAN,
 		Terminal: req.TerminalID, MTI: req.MTI, MaskedPAN: iso8583.MaskPAN(req.PAN), At: now,
@@ -145,10 +152,14 @@ func (e *Engine) ledgerFailed(req, fwd *iso8583.Message, ev ledger.Event, err er
 	switch {
 	case errors.Is(err, ledger.ErrEventConflict):
 		code = iso8583.RCDuplicate
-	case errors.As(err, &rej) && (errors.Is(err, ledger.ErrAmountNotAboveFee) || errors.Is(err, ledger.ErrExceedsCredits)):
-		// An amount the ledger refuses: not above an agency's convenience fee, or a refund larger
-		// than what the acquirer owes the merchant. Over the merchant's limit, not a malfunction.
+	case errors.As(err, &rej) && (rej.Reason == ledger.ErrAmountNotAboveFee || rej.Reason == ledger.ErrExceedsCredits ||
+		rej.Reason == ledger.ErrRefundExceedsOriginal):
+		// An amount the ledger refuses: not above an agency's convenience fee, a refund larger
+		// than what the acquirer owes the merchant or than what is left of its sale. 13, not a
+		// malfunction.
 		code = iso8583.RCInvalidAmount
+	case errors.As(err, &rej):
+		code = iso8583.RCInvalidTransaction // a refund of a sale that cannot be refunded (reversed, not a sale)
 	}
 	if code == iso8583.RCSystemMalfunction {
 		e.metrics.ledgerFailures.Inc()
@@ -162,6 +173,38 @@ func (e *Engine) ledgerFailed(req, fwd *iso8583.Message, ev ledger.Event, err er
 			zap.String("response-code", code), zap.Error(err))
 	}
 	return respond(req, code)
+}
+
+// refundOriginal finds the sale a refund names: by field 90, or by its RRN (37, the switch's or the
+// terminal's own) from the same terminal. A refund naming none refunds no sale in particular (the
+// ledger then bounds it by what the merchant is owed). Field 90 naming no sale of this merchant
+// is 25; the ledger bounds a named sale's refunds by its amount.
+func (e *Engine) refundOriginal(ctx context.Context, req *iso8583.Message, m *Merchant) (string, string) {
+	isSale := func(tx *ledger.Transaction) bool {
+		return tx != nil && tx.PayeeID == m.ID && tx.Terminal == req.TerminalID &&
+			(tx.Kind == ledger.Purchase || tx.Kind == ledger.Capture)
+	}
+	if req.OriginalData != "" {
+		tx, err := e.ledger.Transaction(ctx, e.originalIDFromRequest(req))
+		switch {
+		case err != nil && !errors.Is(err, ledger.ErrNotFound):
+			return "", e.lookupFailed(req, err).ResponseCode
+		case !isSale(tx):
+			return "", iso8583.RCOriginalNotFound
+		}
+		return tx.ID, ""
+	}
+	if req.RRN == "" {
+		return "", ""
+	}
+	tx, err := e.ledger.ByTerminalRRN(ctx, req.TerminalID, req.RRN)
+	switch {
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return "", e.lookupFailed(req, err).ResponseCode
+	case isSale(tx):
+		return tx.ID, ""
+	}
+	return "", "" // the terminal's own RRN for this refund: it names no sale
 }
 
 // decision is what asking the issuer (or standing in for it) decided.

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cardswitch/cardswitch/iso8583"
+	"github.com/cardswitch/cardswitch/ledger"
 )
 
 // Metrics are the engine's Prometheus metrics (issuer link metrics are the issuer package's).
@@ -23,6 +24,7 @@ type Metrics struct {
 	securityFailures *prometheus.CounterVec
 	ledgerFailures   prometheus.Counter
 	compensations    *prometheus.CounterVec
+	reversalsRefused *prometheus.CounterVec
 	forwardDropped   prometheus.Counter
 	unexpected       prometheus.Counter
 
@@ -64,15 +66,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		compensations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cardswitch_commit_compensations_total", Help: "Approvals answered 96 because their commit's outcome was unknown, by how they were resolved (reversed: held after all and reversed; not_held; dropped: queue full; expired: unresolved within an hour)."},
 			[]string{"result"}),
+		reversalsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cardswitch_reversals_refused_total", Help: "Reversals of sales the ledger could no longer undo whole (refunded, or their payee's payable settled or paid out), by reason: 0400 declined 12, 0420 acknowledged and left to reconciliation."},
+			[]string{"reason"}),
 		forwardDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cardswitch_forward_dropped_total", Help: "Advices or reversals that could not be queued for their issuer (no issuer routes their PAN)."}),
 		unexpected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cardswitch_unexpected_messages_total", Help: "Messages from terminals that get no answer (responses, unreadable MTIs)."}),
 	}
 	reg.MustRegister(m.transactions, m.duration, m.duplicates,
-		m.standIn, m.securityFailures, m.ledgerFailures, m.compensations, m.forwardDropped, m.unexpected)
+		m.standIn, m.securityFailures, m.ledgerFailures, m.compensations, m.reversalsRefused, m.forwardDropped, m.unexpected)
 	for _, r := range []string{"reversed", "not_held", "dropped", "expired"} {
 		m.compensations.WithLabelValues(r)
+	}
+	for _, r := range []string{ledger.ErrRefunded.Code, ledger.ErrExceedsCredits.Code} {
+		m.reversalsRefused.WithLabelValues(r)
 	}
 	// Series that exist from the start, so that rate() and alerts see 0 rather than nothing.
 	for _, o := range []string{"original_response", "different_content"} {

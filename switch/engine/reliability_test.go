@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
@@ -167,4 +168,60 @@ func TestStandIn(t *testing.T) {
 func TestTimeoutIsNotStoodIn(t *testing.T) {
 	v := newEnv(t, func(c *Config) { c.Issuers[0].StandIn = StandIn{Enabled: true, MaxAmount: 5000} })
 	require.Equal(t, "91", v.handle(v.auth(visa, 1099)).ResponseCode, "the request reached the issuer: no stand-in")
+}
+
+// The ledger's refusals are business answers, never 96 (the ledger's own rules — a reversal of a
+// refunded sale, a refund over what is left of its sale — are tested in package ledger).
+func TestLedgerRefusalsAreBusinessAnswers(t *testing.T) {
+	v := newEnv(t, nil)
+	sale := v.purchase(visa, 10001)
+	saleResp := v.handle(sale)
+	require.Equal(t, "00", saleResp.ResponseCode)
+	saleID := transactionID(sale.MTI, sale.TerminalID, sale.STAN, sale.TransmissionDateTime)
+	of := iso8583.OriginalData{MTI: "0200", STAN: sale.STAN, TransmissionDateTime: sale.TransmissionDateTime}.String()
+
+	refund := v.purchase(visa, 3001)
+	refund.ProcessingCode, refund.OriginalData = "200000", of
+	require.Equal(t, "00", v.handle(refund).ResponseCode)
+	refundTx := v.ledger.get(transactionID(refund.MTI, refund.TerminalID, refund.STAN, refund.TransmissionDateTime))
+	require.Equal(t, saleID, refundTx.OriginalID, "a refund naming its sale by field 90 is linked to it")
+
+	byRRN := v.purchase(visa, 1001)
+	byRRN.ProcessingCode, byRRN.RRN = "200000", saleResp.RRN
+	require.Equal(t, "00", v.handle(byRRN).ResponseCode)
+	require.Equal(t, saleID, v.ledger.get(transactionID(byRRN.MTI, byRRN.TerminalID, byRRN.STAN, byRRN.TransmissionDateTime)).OriginalID,
+		"or by the RRN its answer carried")
+
+	unknown := v.purchase(visa, 1001)
+	unknown.ProcessingCode = "200000"
+	unknown.OriginalData = iso8583.OriginalData{MTI: "0200", STAN: "999999", TransmissionDateTime: sale.TransmissionDateTime}.String()
+	calls := v.alpha.calls.Load()
+	require.Equal(t, "25", v.handle(unknown).ResponseCode, "field 90 naming no sale")
+	require.Equal(t, calls, v.alpha.calls.Load(), "nothing went to the issuer")
+
+	v.ledger.refuse = func(ev ledger.Event) *ledger.Reason {
+		switch {
+		case ev.Kind == ledger.Refund && ev.OriginalID == saleID:
+			return ledger.ErrRefundExceedsOriginal
+		case ev.Kind == ledger.Reverse && ev.OriginalID == saleID:
+			return ledger.ErrRefunded
+		}
+		return nil
+	}
+	tooMuch := v.purchase(visa, 9001)
+	tooMuch.ProcessingCode, tooMuch.OriginalData = "200000", of
+	before := len(v.ledger.forwarded(t))
+	require.Equal(t, "13", v.handle(tooMuch).ResponseCode, "a refund over what is left of its sale")
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, before+1, "the issuer's approval of that refund is undone")
+	require.Equal(t, "200000", fwd[len(fwd)-1].ProcessingCode)
+
+	rev := &iso8583.Message{MTI: "0400", PAN: visa, ProcessingCode: "000000", Amount: sale.Amount, TransmissionDateTime: "1126150000",
+		STAN: "000950", TerminalID: sale.TerminalID, MerchantID: sale.MerchantID, Currency: "840", OriginalData: of}
+	require.Equal(t, "12", v.handle(rev).ResponseCode, "a refunded sale cannot be reversed whole: refund the rest")
+	adv := *rev
+	adv.MTI, adv.STAN = "0420", "000951"
+	require.Equal(t, "00", v.handle(&adv).ResponseCode, "an advice is acknowledged")
+	require.Len(t, v.ledger.forwarded(t), before+1, "neither goes to the issuer: nothing moved")
+	require.Equal(t, 2.0, testutil.ToFloat64(v.metrics.reversalsRefused.WithLabelValues("refunded")))
 }
