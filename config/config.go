@@ -137,13 +137,18 @@ type SAF struct {
 
 // Issuer is one issuer host and the card ranges routed to it.
 type Issuer struct {
-	Name     string   `yaml:"name"`
-	Addr     string   `yaml:"addr"`     // host:port
-	Prefixes []string `yaml:"prefixes"` // PAN prefixes of 1 to 11 digits
-	Framing  string   `yaml:"framing"`  // binary2 (default), ascii4, bcd2
+	Name string `yaml:"name"`
+	// Addr is the issuer host's host:port: the shorthand for one endpoint. Set addr or endpoints.
+	Addr string `yaml:"addr"`
+	// Endpoints are the issuer's hosts in priority order, primary first (at most 8): traffic goes
+	// to the first whose circuit is closed and which has a connection signed on; each gets
+	// `connections` connections.
+	Endpoints []Endpoint `yaml:"endpoints"`
+	Prefixes  []string   `yaml:"prefixes"` // PAN prefixes of 1 to 11 digits
+	Framing   string     `yaml:"framing"`  // binary2 (default), ascii4, bcd2
 	// Timeout is how long a request waits for the issuer's answer before 91. Default 5s.
 	Timeout time.Duration `yaml:"timeout"`
-	// Connections is the number of TCP connections kept to the issuer. Default 2.
+	// Connections is the number of TCP connections kept to each endpoint. Default 2.
 	Connections int `yaml:"connections"`
 	// EchoInterval is the period of 0800/301 echoes on each connection. Default 30s.
 	EchoInterval time.Duration `yaml:"echo_interval"`
@@ -158,12 +163,36 @@ type Issuer struct {
 	ZPK Key `yaml:"zpk"`
 	// MACKey, when set, makes the switch MAC every request to this issuer.
 	MACKey Key `yaml:"mac_key"`
+	// Circuit is the circuit breaker of each endpoint (docs/issuers.md).
+	Circuit Circuit `yaml:"circuit"`
 	// StandIn approves on the issuer's behalf when it is unavailable (never for PIN transactions).
 	StandIn StandIn `yaml:"stand_in"`
 	// EMV, when set, makes the switch verify the ARQC of every request to this issuer that
 	// carries field 55 (docs/hsm-switch.md).
 	EMV *EMV `yaml:"emv"`
 }
+
+// Endpoint is one host of an issuer.
+type Endpoint struct {
+	Addr string `yaml:"addr"` // host:port
+}
+
+// Circuit is an issuer's circuit breaker, one per endpoint: it opens after ConsecutiveFailures
+// timeouts or transport errors in a row; while open, nothing is sent to the endpoint (with no
+// other endpoint to take it, a request is answered 91 or stood in at once); after OpenDuration one
+// probe (an echo, or a request) closes it again or reopens it.
+type Circuit struct {
+	// Enabled turns the breaker on. Default true.
+	Enabled *bool `yaml:"enabled"`
+	// ConsecutiveFailures that open the circuit: timeouts, unreadable answers, lost connections,
+	// failed dials and sign-ons. Default 5.
+	ConsecutiveFailures int `yaml:"consecutive_failures"`
+	// OpenDuration is how long the circuit stays open before it is probed. Default 10s.
+	OpenDuration time.Duration `yaml:"open_duration"`
+}
+
+// On reports the effective enabled setting.
+func (c Circuit) On() bool { return c.Enabled == nil || *c.Enabled }
 
 // EMV is an issuer's EMV cryptogram check.
 type EMV struct {
@@ -473,6 +502,18 @@ func (m Merchant) AcceptsCurrency(currency string) bool {
 
 // SignsOn reports the effective sign-on setting.
 func (i Issuer) SignsOn() bool { return i.SignOn == nil || *i.SignOn }
+
+// EndpointAddrs returns the issuer's hosts in priority order: addr alone, or the endpoints.
+func (i Issuer) EndpointAddrs() []string {
+	if len(i.Endpoints) == 0 {
+		return []string{i.Addr}
+	}
+	out := make([]string, len(i.Endpoints))
+	for n, e := range i.Endpoints {
+		out[n] = e.Addr
+	}
+	return out
+}
 
 // yamlError turns the YAML decoder's multi-line report into one line.
 func yamlError(err error) error {

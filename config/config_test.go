@@ -66,6 +66,25 @@ func TestAPITestKeysNeedLoopback(t *testing.T) {
 	require.False(t, c.API.Enabled())
 }
 
+func TestIssuerEndpointsAndCircuit(t *testing.T) {
+	c, err := Parse(strings.NewReader(`issuers:
+  - name: alpha
+    endpoints: [{addr: "10.0.0.1:9583"}, {addr: "10.0.0.2:9583"}]
+    prefixes: ["4"]
+    circuit: {consecutive_failures: 3}
+  - {name: beta, addr: "127.0.0.1:9584", prefixes: ["5"], circuit: {enabled: false}}
+`), noEnv)
+	require.NoError(t, err)
+	alpha, beta := c.Issuers[0], c.Issuers[1]
+	require.Equal(t, []string{"10.0.0.1:9583", "10.0.0.2:9583"}, alpha.EndpointAddrs())
+	require.Equal(t, []string{"127.0.0.1:9584"}, beta.EndpointAddrs(), "addr is the one-endpoint shorthand")
+	require.True(t, alpha.Circuit.On())
+	require.Equal(t, 3, alpha.Circuit.ConsecutiveFailures)
+	require.Equal(t, DefaultCircuitOpen, alpha.Circuit.OpenDuration)
+	require.False(t, beta.Circuit.On())
+	require.Equal(t, DefaultCircuitFailures, beta.Circuit.ConsecutiveFailures)
+}
+
 func TestEnvironmentSelectsPostgres(t *testing.T) {
 	env := func(k string) string {
 		if k == "CARDSWITCH_DATABASE_URL" {
@@ -91,6 +110,12 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"duplicate issuer", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", prefixes: [\"4\"]}\n  - {name: a, addr: \"127.0.0.1:2\", prefixes: [\"5\"]}\n", "issuers[1].name"},
 		{"issuer addr", "issuers:\n  - {name: a, addr: \"nowhere\", prefixes: [\"4\"]}\n", "issuers[0].addr"},
 		{"negative timeout", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", prefixes: [\"4\"], timeout: -1s}\n", "issuers[0].timeout"},
+		{"addr and endpoints", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", endpoints: [{addr: \"127.0.0.1:2\"}], prefixes: [\"4\"]}\n", "issuers[0].endpoints"},
+		{"endpoint addr", "issuers:\n  - {name: a, endpoints: [{addr: \"127.0.0.1:1\"}, {addr: \"x\"}], prefixes: [\"4\"]}\n", "issuers[0].endpoints[1].addr"},
+		{"endpoint twice", "issuers:\n  - {name: a, endpoints: [{addr: \"127.0.0.1:1\"}, {addr: \"127.0.0.1:1\"}], prefixes: [\"4\"]}\n", "issuers[0].endpoints[1].addr"},
+		{"no addr", "issuers:\n  - {name: a, prefixes: [\"4\"]}\n", "issuers[0].addr"},
+		{"circuit failures", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", prefixes: [\"4\"], circuit: {consecutive_failures: -1}}\n", "issuers[0].circuit.consecutive_failures"},
+		{"circuit open", "issuers:\n  - {name: a, addr: \"127.0.0.1:1\", prefixes: [\"4\"], circuit: {open_duration: -1s}}\n", "issuers[0].circuit.open_duration"},
 		{"merchant id", "merchants:\n  - {id: SHORT, mcc: \"5999\"}\n", "merchants[0].id"},
 		{"fee percent", "merchants:\n  - {id: MERCHANT0000009, mcc: \"5999\", fee_percent: \"abc\"}\n", "merchants[0].fee_percent"},
 		{"convenience fee on merchant", "merchants:\n  - {id: MERCHANT0000009, mcc: \"5999\", convenience_fee: 5}\n", "merchants[0].convenience_fee"},

@@ -24,6 +24,8 @@ const (
 	DefaultIssuerMaxInFlight  = 1024
 	DefaultReconnectMin       = 100 * time.Millisecond
 	DefaultReconnectMax       = 10 * time.Second
+	DefaultCircuitFailures    = 5
+	DefaultCircuitOpen        = 10 * time.Second
 	DefaultDuplicateWindow    = 10 * time.Minute
 	DefaultDuplicateMax       = 1_000_000
 	DefaultSAFMaxAge          = 24 * time.Hour
@@ -130,6 +132,8 @@ func (c *Config) applyDefaults() {
 		def(&is.MaxInFlight, DefaultIssuerMaxInFlight)
 		dur(&is.ReconnectMin, DefaultReconnectMin)
 		dur(&is.ReconnectMax, DefaultReconnectMax)
+		def(&is.Circuit.ConsecutiveFailures, DefaultCircuitFailures)
+		dur(&is.Circuit.OpenDuration, DefaultCircuitOpen)
 	}
 	for i := range c.Merchants {
 		m := &c.Merchants[i]

@@ -130,7 +130,7 @@ func (c *Config) validateIssuers() error {
 			return errf(key+".name", "%q is used twice", is.Name)
 		}
 		names[is.Name] = true
-		if err := hostPort(key+".addr", is.Addr); err != nil {
+		if err := validEndpoints(key, is); err != nil {
 			return err
 		}
 		if err := framing(key+".framing", is.Framing); err != nil {
@@ -164,6 +164,12 @@ func (c *Config) validateIssuers() error {
 		if is.ReconnectMin <= 0 || is.ReconnectMax < is.ReconnectMin {
 			return errf(key+".reconnect_max", "must be at least reconnect_min, both positive")
 		}
+		if is.Circuit.ConsecutiveFailures < 1 {
+			return errf(key+".circuit.consecutive_failures", "%d must be at least 1", is.Circuit.ConsecutiveFailures)
+		}
+		if is.Circuit.OpenDuration <= 0 {
+			return errf(key+".circuit.open_duration", "must be positive")
+		}
 		if is.StandIn.MaxAmount < 0 {
 			return errf(key+".stand_in.max_amount", "must not be negative")
 		}
@@ -194,6 +200,34 @@ func (c *Config) validateIssuers() error {
 		if err := validEMV(key+".emv", is.EMV); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// maxEndpoints bounds an issuer's hosts: a primary and a few secondaries.
+const maxEndpoints = 8
+
+// validEndpoints checks addr or endpoints: one of them, each host:port.
+func validEndpoints(key string, is Issuer) error {
+	if len(is.Endpoints) == 0 {
+		return hostPort(key+".addr", is.Addr)
+	}
+	if is.Addr != "" {
+		return errf(key+".endpoints", "set addr (one host) or endpoints, not both")
+	}
+	if len(is.Endpoints) > maxEndpoints {
+		return errf(key+".endpoints", "%d endpoints: at most %d", len(is.Endpoints), maxEndpoints)
+	}
+	seen := map[string]bool{}
+	for j, e := range is.Endpoints {
+		ek := fmt.Sprintf("%s.endpoints[%d].addr", key, j)
+		if err := hostPort(ek, e.Addr); err != nil {
+			return err
+		}
+		if seen[e.Addr] {
+			return errf(ek, "%q is listed twice", e.Addr)
+		}
+		seen[e.Addr] = true
 	}
 	return nil
 }

@@ -162,8 +162,13 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		if err != nil {
 			return nil, usagef("issuer %s: %v", ic.Name, err)
 		}
+		var endpoints []issuer.Endpoint
+		for _, addr := range ic.EndpointAddrs() {
+			endpoints = append(endpoints, issuer.Endpoint{Addr: addr})
+		}
 		link, err := issuer.New(issuer.Config{
-			Name: ic.Name, Addr: ic.Addr, Connections: ic.Connections, Framing: framing, Spec: iso8583.AcquirerSpec(),
+			Name: ic.Name, Endpoints: endpoints, Connections: ic.Connections, Framing: framing, Spec: iso8583.AcquirerSpec(),
+			Circuit: issuer.Circuit{Disabled: !ic.Circuit.On(), Failures: ic.Circuit.ConsecutiveFailures, OpenFor: ic.Circuit.OpenDuration},
 			Timeout: ic.Timeout, EchoInterval: ic.EchoInterval, SignOn: ic.SignsOn(), MaxInFlight: ic.MaxInFlight,
 			AcquirerID: cfg.AcquirerID, ReconnectMin: ic.ReconnectMin, ReconnectMax: ic.ReconnectMax,
 			MaxFrame: min(config.DefaultMaxFrame, framing.MaxLength()), OnLate: onLate(ic.Name),
@@ -312,7 +317,8 @@ func (a *switchApp) run(ctx context.Context) error {
 	return err
 }
 
-// ready is /readyz: not while starting or draining, nor with no issuer link up.
+// ready is /readyz: not while starting or draining, nor when no issuer can take traffic (no
+// connection in service on an endpoint whose circuit is not open).
 func (a *switchApp) ready() error {
 	switch {
 	case !a.started.Load():
@@ -328,7 +334,7 @@ func (a *switchApp) ready() error {
 			return nil
 		}
 	}
-	return errors.New("no issuer link up")
+	return errors.New("no issuer can take traffic (no link up, or every circuit open)")
 }
 
 func (a *switchApp) httpDeps() httpapi.Deps {

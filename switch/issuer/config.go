@@ -32,6 +32,13 @@ const (
 	// DefaultLateWindow is how long a timed-out request is remembered so that its late answer can
 	// be recognised (and a late approval reversed).
 	DefaultLateWindow = time.Minute
+	// DefaultCircuitFailures is how many consecutive timeouts or transport errors open an
+	// endpoint's circuit: one or two are noise on a busy link, five in a row are not.
+	DefaultCircuitFailures = 5
+	// DefaultCircuitOpenFor is how long a circuit stays open before it is probed: short enough that
+	// a recovered issuer takes traffic again within seconds (like DefaultReconnectMax), long enough
+	// that a dead one costs one probe per period.
+	DefaultCircuitOpenFor = 10 * time.Second
 )
 
 // Bounds that Validate enforces.
@@ -41,16 +48,23 @@ const (
 	ConnectionsMax = 64
 	// MaxInFlightMax bounds the per-connection in-flight limit (STANs are six digits per link).
 	MaxInFlightMax = 100_000
+	// EndpointsMax bounds an issuer's hosts: a primary and a few secondaries.
+	EndpointsMax = 8
 	// lateRememberMax bounds the timed-out requests remembered per link for late-answer matching:
 	// beyond it the oldest is forgotten (its late answer, if any, is counted as unmatched).
 	lateRememberMax = 10_000
 )
 
-// Config is one issuer link: a name, an address and how to talk to it.
+// Config is one issuer link: a name, its hosts and how to talk to them.
 type Config struct {
-	Name         string          // issuer name, e.g. "alpha" (metric label and log field)
-	Addr         string          // host:port of the issuer host, e.g. "127.0.0.1:9583"
-	Connections  int             // TCP connections to this issuer (default 2)
+	Name string // issuer name, e.g. "alpha" (metric label and log field)
+	// Addr is host:port of the issuer host, e.g. "127.0.0.1:9583": the shorthand for one endpoint.
+	// With Endpoints set it is empty or the first endpoint's address.
+	Addr string
+	// Endpoints are the issuer's hosts in priority order (primary first). Each gets Connections
+	// connections; traffic goes to the first whose circuit is closed and which has one in service.
+	Endpoints    []Endpoint
+	Connections  int             // TCP connections to each endpoint (default 2)
 	Framing      iso8583.Framing // length header (default binary2)
 	Spec         *iso8583.Spec   // message spec (default iso8583.AcquirerSpec())
 	Timeout      time.Duration   // per request and for dialling (default 5s)
@@ -71,9 +85,29 @@ type Config struct {
 	// behind it in a bounded queue (lateQueueLen) and are counted and dropped when it is full.
 	OnLate func(req, resp *iso8583.Message)
 
+	// Circuit is the circuit breaker of each endpoint.
+	Circuit Circuit
+
 	// MAC, when set, MACs every request after the link numbered it: field 64, or 128 when the
 	// request has a secondary bitmap (mac.go). A request it fails for is not sent (ErrMAC).
 	MAC MACFunc
+}
+
+// Endpoint is one host of an issuer.
+type Endpoint struct {
+	Addr string // host:port
+}
+
+// Circuit configures the circuit breaker that each endpoint has. It opens after Failures
+// consecutive timeouts or transport errors (no answer in time, an unreadable answer, a lost
+// connection, a failed dial or sign-on); while it is open nothing is sent to the endpoint and,
+// when no other endpoint can take a request, Send fails at once with ErrCircuitOpen. After OpenFor
+// it is half-open: one probe (an echo, or a request when no other endpoint can take it) closes it
+// on success or opens it again on failure.
+type Circuit struct {
+	Disabled bool          // no breaker: requests are sent whatever the failures
+	Failures int           // consecutive failures that open the circuit (default 5)
+	OpenFor  time.Duration // how long it stays open before a probe (default 10s)
 }
 
 // DefaultConfig returns a Config with every default set, SignOn included.
@@ -92,6 +126,7 @@ func DefaultConfig(name, addr string) Config {
 		ReconnectMax: DefaultReconnectMax,
 		MaxFrame:     DefaultMaxFrame,
 		LateWindow:   DefaultLateWindow,
+		Circuit:      Circuit{Failures: DefaultCircuitFailures, OpenFor: DefaultCircuitOpenFor},
 	}
 }
 
@@ -127,6 +162,19 @@ func (c Config) withDefaults() Config {
 	if c.LateWindow == 0 {
 		c.LateWindow = DefaultLateWindow
 	}
+	if len(c.Endpoints) == 0 && c.Addr != "" {
+		c.Endpoints = []Endpoint{{Addr: c.Addr}}
+	}
+	c.Endpoints = append([]Endpoint(nil), c.Endpoints...)
+	if c.Addr == "" && len(c.Endpoints) > 0 {
+		c.Addr = c.Endpoints[0].Addr
+	}
+	if c.Circuit.Failures == 0 {
+		c.Circuit.Failures = DefaultCircuitFailures
+	}
+	if c.Circuit.OpenFor == 0 {
+		c.Circuit.OpenFor = DefaultCircuitOpenFor
+	}
 	return c
 }
 
@@ -154,6 +202,10 @@ func (c Config) Validate() error {
 		return bad("Name", "must not be empty")
 	case !validAddr(c.Addr):
 		return bad("Addr", "must be host:port")
+	case len(c.Endpoints) == 0 || len(c.Endpoints) > EndpointsMax:
+		return bad("Endpoints", fmt.Sprintf("must be 1..%d", EndpointsMax))
+	case c.Addr != c.Endpoints[0].Addr:
+		return bad("Addr", "must be empty or the first endpoint's address when Endpoints is set")
 	case c.Connections < 1 || c.Connections > ConnectionsMax:
 		return bad("Connections", fmt.Sprintf("must be 1..%d", ConnectionsMax))
 	case c.Timeout <= 0:
@@ -170,6 +222,15 @@ func (c Config) Validate() error {
 		return bad("MaxFrame", fmt.Sprintf("must be 64..%d for framing %s", c.Framing.MaxLength(), c.Framing.Name()))
 	case c.LateWindow < 0:
 		return bad("LateWindow", "must not be negative")
+	case c.Circuit.Failures < 1:
+		return bad("Circuit.Failures", "must be at least 1")
+	case c.Circuit.OpenFor < 0:
+		return bad("Circuit.OpenFor", "must be positive")
+	}
+	for n, e := range c.Endpoints {
+		if !validAddr(e.Addr) {
+			return bad(fmt.Sprintf("Endpoints[%d].Addr", n), "must be host:port")
+		}
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ const drainPoll = 5 * time.Millisecond
 // connection in service (nil when none), its in-flight count and its status.
 type slot struct {
 	i        *Issuer
+	ep       *endpoint
 	idx      int
 	log      *zap.Logger
 	conn     atomic.Pointer[connection.Connection] // in service; nil while connecting, down or draining
@@ -54,8 +55,8 @@ type slot struct {
 	}
 }
 
-func newSlot(i *Issuer, idx int) *slot {
-	s := &slot{i: i, idx: idx, log: i.log.With(zap.Int("connection", idx))}
+func newSlot(i *Issuer, ep *endpoint, idx int) *slot {
+	s := &slot{i: i, ep: ep, idx: idx, log: i.log.With(zap.String("endpoint", ep.cfg.Addr), zap.Int("connection", idx))}
 	s.mu.state = StateDown
 	s.mu.since = i.now()
 	return s
@@ -90,6 +91,7 @@ func (s *slot) run(ctx context.Context) {
 				break
 			}
 			s.i.m.connFailures.Inc()
+			s.ep.br.failure(admitFlow)
 			s.setState(StateDown, err.Error(), nil)
 			if !sleep(ctx, jitter(backoff)) {
 				break
@@ -100,6 +102,7 @@ func (s *slot) run(ctx context.Context) {
 		backoff = cfg.ReconnectMin
 		if lost := s.serve(ctx, c); lost {
 			s.i.m.connFailures.Inc()
+			s.ep.br.failure(admitFlow)
 			if !sleep(ctx, jitter(backoff)) {
 				break
 			}
@@ -129,7 +132,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (s *slot) connect(ctx context.Context) (*connection.Connection, error) {
 	cfg := s.i.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", cfg.Addr)
+	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", s.ep.cfg.Addr)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
@@ -181,6 +184,7 @@ func (s *slot) serve(ctx context.Context, c *connection.Connection) (lost bool) 
 	// Usable before it is reported: a status (or /readyz) that says signed on means Send finds it.
 	s.conn.Store(c)
 	s.i.m.connsUp.Inc()
+	s.ep.refreshUp()
 	s.setState(StateSignedOn, "", &cfg.SignOn)
 	var echo <-chan time.Time
 	if cfg.EchoInterval > 0 {
@@ -224,6 +228,7 @@ func (s *slot) serve(ctx context.Context, c *connection.Connection) (lost bool) 
 func (s *slot) unpublish() {
 	if s.conn.Swap(nil) != nil {
 		s.i.m.connsUp.Dec()
+		s.ep.refreshUp()
 	}
 }
 

@@ -12,6 +12,10 @@ var (
 	// ErrUnavailable means that no connection to the issuer is signed on (also before Run and
 	// after it returns): the request was not sent.
 	ErrUnavailable = errors.New("issuer unavailable")
+	// ErrCircuitOpen means that the circuit breaker of every endpoint that has a connection in
+	// service is open (or half-open with its probe out): the request was not sent. It wraps
+	// ErrUnavailable, so that a caller that stands in or answers 91 for one does for the other.
+	ErrCircuitOpen = fmt.Errorf("circuit open: %w", ErrUnavailable)
 	// ErrBusy means that every signed-on connection is at its in-flight limit: the request was not
 	// sent.
 	ErrBusy = errors.New("issuer link at its in-flight limit")

@@ -201,6 +201,10 @@ func (p *fakePeer) serve(nc net.Conn, answer func([]byte) [][]byte) {
 			return
 		}
 		for _, out := range answer(body) {
+			if string(out) == hangUp {
+				nc.Close()
+				return
+			}
 			frame, _ := iso8583.AppendFrame(nil, iso8583.Binary2{}, out)
 			if _, err := nc.Write(frame); err != nil {
 				return
@@ -208,6 +212,9 @@ func (p *fakePeer) serve(nc net.Conn, answer func([]byte) [][]byte) {
 		}
 	}
 }
+
+// hangUp, as a frame of a fakePeer's answer, closes the connection instead.
+const hangUp = "\x00hang up"
 
 func (p *fakePeer) close() {
 	p.ln.Close()

@@ -1,7 +1,9 @@
-// Package issuer is the switch's side of its issuer links: for each issuer, a few TCP connections
-// (moov-io/iso8583-connection) that dial, sign on, echo, reconnect with backoff and sign off, a
-// per-link STAN numbering that maps every answer back to its request (and a late answer back to
-// its timed-out request), and a status for /readyz and /v1/issuers.
+// Package issuer is the switch's side of its issuer links: for each issuer, one or more hosts
+// (endpoints, in priority order, with failover) and a few TCP connections to each
+// (moov-io/iso8583-connection) that dial, sign on, echo, reconnect with backoff and sign off; a
+// circuit breaker per endpoint; a per-link STAN numbering that maps every answer back to its
+// request (and a late answer back to its timed-out request); and a status for /readyz and
+// /v1/issuers.
 package issuer
 
 import (
@@ -32,12 +34,14 @@ type Issuer struct {
 	m     *linkMetrics
 	now   func() time.Time
 	stans *stanTable
-	slots []*slot
+	slots []*slot // every connection, endpoint by endpoint
 
-	rr      atomic.Uint32          // round-robin position over slots
-	stamp   atomic.Pointer[stamp7] // field 7 of the current second
-	lateCh  chan lateAnswer        // to the late dispatcher; never closed
-	started atomic.Bool
+	endpoints []*endpoint            // in priority order
+	active    atomic.Int32           // the endpoint that carried the last request (-1: none yet)
+	circMu    sync.Mutex             // serialises refreshCircuit
+	stamp     atomic.Pointer[stamp7] // field 7 of the current second
+	lateCh    chan lateAnswer        // to the late dispatcher; never closed
+	started   atomic.Bool
 }
 
 // lateAnswer is a response that came after its request timed out.
@@ -76,9 +80,14 @@ func New(cfg Config, log *zap.Logger, m *Metrics, now func() time.Time) (*Issuer
 		stans:  newSTANTable(cfg.LateWindow),
 		lateCh: make(chan lateAnswer, lateQueueLen),
 	}
-	i.slots = make([]*slot, cfg.Connections)
-	for n := range i.slots {
-		i.slots[n] = newSlot(i, n)
+	i.active.Store(-1)
+	for n, ec := range cfg.Endpoints {
+		e := newEndpoint(i, n, ec)
+		i.endpoints = append(i.endpoints, e)
+		i.slots = append(i.slots, e.slots...)
+	}
+	for _, e := range i.endpoints {
+		e.refreshUp()
 	}
 	return i, nil
 }
@@ -93,10 +102,15 @@ func (i *Issuer) Run(ctx context.Context) error {
 	if !i.started.CompareAndSwap(false, true) {
 		return errors.New("issuer: Run called twice")
 	}
-	i.log.Info("issuer link starting", zap.String("addr", i.cfg.Addr), zap.Int("connections", len(i.slots)))
+	addrs := make([]string, len(i.endpoints))
+	for n, e := range i.endpoints {
+		addrs[n] = e.cfg.Addr
+	}
+	i.log.Info("issuer link starting", zap.Strings("endpoints", addrs), zap.Int("connections", len(i.slots)))
 	stop := make(chan struct{})
 	var late sync.WaitGroup
 	late.Go(func() { i.lateLoop(stop) })
+	late.Go(func() { i.circuitLoop(stop) })
 	var conns sync.WaitGroup
 	for _, s := range i.slots {
 		conns.Go(func() { s.run(ctx) })
@@ -114,9 +128,9 @@ func (i *Issuer) Run(ctx context.Context) error {
 // is not modified. It waits at most the earlier of ctx's deadline and the link's timeout;
 // cancelling ctx without a deadline is noticed only before the request is sent.
 //
-// Errors: ErrUnavailable (no connection signed on) and ErrBusy (every connection at its in-flight
-// limit) mean that nothing was sent; a *TimeoutError (wrapping ErrTimeout) means that the outcome
-// at the issuer is unknown.
+// Errors: ErrUnavailable (no connection signed on, or ErrCircuitOpen which wraps it) and ErrBusy
+// (every connection at its in-flight limit) mean that nothing was sent; a *TimeoutError (wrapping
+// ErrTimeout) means that the outcome at the issuer is unknown.
 func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -135,19 +149,21 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 		i.m.failed.Inc()
 		return nil, fmt.Errorf("issuer %s: %w", i.cfg.Name, &iso8583.FieldError{Field: 0, Reason: "not a request MTI", Err: iso8583.ErrPack})
 	}
-	s, c, err := i.pick()
+	s, c, e, adm, err := i.pick()
 	if err != nil {
 		return nil, err
 	}
 	defer s.release()
 	stan, ok := i.stans.allocate(cl, req)
 	if !ok {
+		e.br.release(adm)
 		i.m.busy.Inc()
 		return nil, fmt.Errorf("issuer %s: every STAN in use: %w", i.cfg.Name, ErrBusy)
 	}
 	stanText, sent7 := formatSTAN(stan), i.transmissionTime()
 	mm, err := i.outbound(ctx, req, stanText, sent7)
 	if err != nil {
+		e.br.release(adm)
 		i.stans.release(stan)
 		i.m.failed.Inc()
 		return nil, fmt.Errorf("issuer %s: %w", i.cfg.Name, err)
@@ -162,15 +178,17 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 	}
 	i.m.inFlight.Dec()
 	if err != nil {
-		return nil, i.sendFailed(err, req, stan, stanText, sent7)
+		return nil, i.sendFailed(err, e, adm, req, stan, stanText, sent7)
 	}
 	i.stans.release(stan)
 	i.m.latency.Observe(time.Since(start).Seconds())
 	out, err := typedOf(resp)
 	if err != nil {
+		e.br.failure(adm)
 		i.m.timeout.Inc()
 		return nil, i.unknownOutcome(req.MTI, stanText, sent7, "unreadable answer")
 	}
+	e.br.success(adm)
 	i.m.answered.Inc()
 	return out, nil
 }
@@ -202,21 +220,28 @@ func (i *Issuer) envelope(ctx context.Context, m *iso8583.Message) (*moov.Messag
 }
 
 // sendFailed maps an error of the library's Send to the link's errors and records what became of
-// the STAN.
-func (i *Issuer) sendFailed(err error, req *iso8583.Message, stan uint32, stanText, sent7 string) error {
+// the STAN and, for the endpoint's breaker, of the request. A connection lost with requests in
+// flight counts once for the breaker (when its slot notices), not once per request: one dropped
+// connection must not open the circuit of an endpoint whose other connections work.
+func (i *Issuer) sendFailed(err error, e *endpoint, adm admission, req *iso8583.Message, stan uint32, stanText, sent7 string) error {
 	switch {
 	case errors.Is(err, connection.ErrSendTimeout):
+		e.br.failure(adm)
 		i.m.timeout.Inc()
 		if late, lateReq := i.stans.expire(stan, i.now()); late != nil {
 			i.dispatchLate(lateReq, late)
 		}
 		return i.unknownOutcome(req.MTI, stanText, sent7, "no answer")
 	case errors.Is(err, connection.ErrConnectionClosed):
+		if adm == admitProbe {
+			e.br.failure(adm)
+		}
 		i.m.timeout.Inc()
 		i.stans.release(stan)
 		return i.unknownOutcome(req.MTI, stanText, sent7, "connection lost")
 	}
 	// A pack error: the message never left.
+	e.br.release(adm)
 	i.stans.release(stan)
 	i.m.failed.Inc()
 	return fmt.Errorf("issuer %s: %w: %w", i.cfg.Name, iso8583.ErrPack, err)
@@ -231,29 +256,6 @@ func (i *Issuer) unknownOutcome(mti, stan, sent7, reason string) error {
 			AcquirerID: i.cfg.AcquirerID,
 		},
 	}
-}
-
-// pick reserves an in-flight place on the next signed-on connection under its limit (round robin).
-func (i *Issuer) pick() (*slot, *connection.Connection, error) {
-	n := uint32(len(i.slots))
-	first := i.rr.Add(1)
-	up := false
-	for k := range n {
-		s := i.slots[(first+k)%n]
-		if s.conn.Load() == nil {
-			continue
-		}
-		up = true
-		if c := s.reserve(); c != nil {
-			return s, c, nil
-		}
-	}
-	if up {
-		i.m.busy.Inc()
-		return nil, nil, fmt.Errorf("issuer %s: %w", i.cfg.Name, ErrBusy)
-	}
-	i.m.unavailable.Inc()
-	return nil, nil, fmt.Errorf("issuer %s: %w", i.cfg.Name, ErrUnavailable)
 }
 
 // transmissionTime is field 7 for now: UTC MMDDhhmmss.

@@ -10,7 +10,8 @@ const (
 	resultTimeout     = "timeout"
 	resultUnavailable = "unavailable"
 	resultBusy        = "busy"
-	resultError       = "error" // the request could not be packed or numbered
+	resultCircuitOpen = "circuit_open" // refused at once: the circuit of every endpoint in service is open
+	resultError       = "error"        // the request could not be packed or numbered
 )
 
 // Metrics are the cardswitch_issuer_* metrics, labelled by issuer name (a label whose values are
@@ -26,6 +27,9 @@ type Metrics struct {
 	decodeErrors *prometheus.CounterVec
 	connFailures *prometheus.CounterVec
 	echoFailures *prometheus.CounterVec
+	circuit      *prometheus.GaugeVec
+	endpointsUp  *prometheus.GaugeVec
+	failovers    *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered, for tests).
@@ -33,7 +37,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cardswitch_issuer_requests_total",
-			Help: "Requests sent to an issuer link, by result (answered, timeout, unavailable, busy, error).",
+			Help: "Requests sent to an issuer link, by result (answered, timeout, unavailable, circuit_open, busy, error).",
 		}, []string{"issuer", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cardswitch_issuer_request_duration_seconds",
@@ -72,10 +76,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cardswitch_issuer_echo_failures_total",
 			Help: "Echo (0800/301) requests not answered 00 in time.",
 		}, []string{"issuer"}),
+		circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cardswitch_issuer_circuit_state",
+			Help: "The issuer's circuit breaker: 1 for its current state (closed, open, half_open), 0 for the others.",
+		}, []string{"issuer", "state"}),
+		endpointsUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cardswitch_issuer_endpoint_up",
+			Help: "1 when an issuer endpoint (host:port) can take traffic: a connection in service and its circuit not open.",
+		}, []string{"issuer", "endpoint"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cardswitch_issuer_failovers_total",
+			Help: "Times an issuer's traffic moved from one endpoint to another (failover or failback).",
+		}, []string{"issuer"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.latency, m.inFlight, m.connsUp, m.late, m.lateDropped, m.unmatched,
-			m.decodeErrors, m.connFailures, m.echoFailures)
+			m.decodeErrors, m.connFailures, m.echoFailures, m.circuit, m.endpointsUp, m.failovers)
 	}
 	return m
 }
@@ -83,7 +99,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // linkMetrics are one issuer's children of Metrics, resolved once so that the hot path does no
 // label lookup.
 type linkMetrics struct {
+	m                                            *Metrics
+	name                                         string
 	answered, timeout, unavailable, busy, failed prometheus.Counter
+	circuitOpen, failovers                       prometheus.Counter
+	circuit                                      [len(circuitStates)]prometheus.Gauge
 	latency                                      prometheus.Observer
 	inFlight, connsUp                            prometheus.Gauge
 	late, lateDropped, unmatched                 prometheus.Counter
@@ -91,7 +111,11 @@ type linkMetrics struct {
 }
 
 func (m *Metrics) forIssuer(name string) *linkMetrics {
-	return &linkMetrics{
+	lm := &linkMetrics{
+		m:            m,
+		name:         name,
+		circuitOpen:  m.requests.WithLabelValues(name, resultCircuitOpen),
+		failovers:    m.failovers.WithLabelValues(name),
 		answered:     m.requests.WithLabelValues(name, resultAnswered),
 		timeout:      m.requests.WithLabelValues(name, resultTimeout),
 		unavailable:  m.requests.WithLabelValues(name, resultUnavailable),
@@ -107,4 +131,13 @@ func (m *Metrics) forIssuer(name string) *linkMetrics {
 		connFailures: m.connFailures.WithLabelValues(name),
 		echoFailures: m.echoFailures.WithLabelValues(name),
 	}
+	for n, st := range circuitStates {
+		lm.circuit[n] = m.circuit.WithLabelValues(name, string(st))
+	}
+	return lm
+}
+
+// endpointUp is the up gauge of one of the issuer's endpoints.
+func (lm *linkMetrics) endpointUp(addr string) prometheus.Gauge {
+	return lm.m.endpointsUp.WithLabelValues(lm.name, addr)
 }
