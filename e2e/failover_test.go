@@ -54,7 +54,7 @@ func readyz(t *testing.T, httpAddr string) int {
 // 91 at once (not after the issuer timeout) and /readyz is 503; when one host is back the circuit
 // closes by itself, with no request needed, and traffic flows again.
 func TestIssuerFailoverAndCircuit(t *testing.T) {
-	primary, secondary, acq, httpAddr := freePort(t), freePort(t), freePort(t), freePort(t)
+	primary, secondary, acq, httpAddr, apiAddr := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	sim := func(addr, name string) *proc {
 		p := start(t, "issuer-sim "+name, nil, "issuer-sim", "--listen", addr, "--name", name)
 		waitTCP(t, addr)
@@ -64,6 +64,7 @@ func TestIssuerFailoverAndCircuit(t *testing.T) {
 	const timeout = 3 * time.Second
 	cfg := fmt.Sprintf(`acceptor: {listen: %q}
 http: {listen: %q}
+api: {listen: %q}
 issuers:
   - name: alpha
     endpoints: [{addr: %q}, {addr: %q}]
@@ -74,7 +75,7 @@ issuers:
     circuit: {consecutive_failures: 3, open_duration: 1s}
 ledger: {data_dir: %q, database_url: %q}
 log: {level: debug}
-`, acq, httpAddr, primary, secondary, timeout, t.TempDir(), pgtest.Schema(t))
+`, acq, httpAddr, apiAddr, primary, secondary, timeout, t.TempDir(), pgtest.Schema(t))
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	start(t, "serve", []string{"CARDSWITCH_DATABASE_URL="}, "serve", "--config", path)
