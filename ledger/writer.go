@@ -38,7 +38,7 @@ type WriterConfig struct {
 	// ExpiryBatchMax bounds the pending transfers released per sweep. Default 2000.
 	ExpiryBatchMax int
 	// BatchTimeout bounds one database transaction (a stuck database answers ErrUnavailable
-	// instead of holding every caller). Default 10s.
+	// instead of holding every caller). Default 3s: well under an issuer timeout.
 	BatchTimeout time.Duration
 	// RetriesMax bounds the retries of a batch after a transient error (deadlock, serialization
 	// failure, lost connection) or a concurrent duplicate. Default 3.
@@ -66,7 +66,7 @@ const (
 	DefaultHoldTimeout        = 7 * 24 * time.Hour
 	DefaultExpiryInterval     = time.Second
 	DefaultExpiryBatchMax     = 2000
-	DefaultBatchTimeout       = 10 * time.Second
+	DefaultBatchTimeout       = 3 * time.Second
 	DefaultRetriesMax         = 3
 	DefaultCommitResolveMax   = 2 * time.Second
 	commitResolvePause        = 100 * time.Millisecond
