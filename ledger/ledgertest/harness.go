@@ -42,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Property", func(t *testing.T) { testProperty(t, h) })
 	t.Run("TwoWriters", func(t *testing.T) { testTwoWriters(t, h) })
 	t.Run("SAF", func(t *testing.T) { testSAF(t, h) })
+	t.Run("CommitInDoubt", func(t *testing.T) { testCommitInDoubt(t, h) })
 	t.Run("Journal", func(t *testing.T) { testJournal(t, h) })
 }
 

@@ -77,6 +77,9 @@ type fakeLedger struct {
 	// refuse, when set, may refuse an event with a reason (the real ledger's rules are tested in
 	// package ledger; the engine's answers to them here).
 	refuse func(ev ledger.Event) *ledger.Reason
+	// heldThenFail: the next Commit holds the event, then fails with failErr (a COMMIT lost with
+	// its connection after it took effect).
+	heldThenFail atomic.Bool
 }
 
 func newFakeLedger() *fakeLedger {
@@ -210,6 +213,9 @@ func (l *fakeLedger) Commit(_ context.Context, ev ledger.Event) (ledger.Outcome,
 	}
 	l.store(ev, ledger.StatusPosted)
 	l.settle(ev, true, false)
+	if l.heldThenFail.CompareAndSwap(true, false) {
+		return ledger.Outcome{}, l.failErr
+	}
 	return ledger.Outcome{}, nil
 }
 

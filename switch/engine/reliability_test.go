@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +225,28 @@ func TestLedgerRefusalsAreBusinessAnswers(t *testing.T) {
 	require.Equal(t, "00", v.handle(&adv).ResponseCode, "an advice is acknowledged")
 	require.Len(t, v.ledger.forwarded(t), before+1, "neither goes to the issuer: nothing moved")
 	require.Equal(t, 2.0, testutil.ToFloat64(v.metrics.reversalsRefused.WithLabelValues("refunded")))
+}
+
+func TestApprovalWithAnUnknownCommitOutcomeIsCompensated(t *testing.T) {
+	v := newEnv(t, nil)
+	v.ledger.failErr = ledger.ErrCommitUnknown
+	v.ledger.heldThenFail.Store(true) // the commit took effect, but nobody could tell in time
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- v.e.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	req := v.auth(visa, 4001)
+	require.Equal(t, "96", v.handle(req).ResponseCode, "the terminal is told it failed")
+	id := transactionID(req.MTI, req.TerminalID, req.STAN, req.TransmissionDateTime)
+	require.Eventually(t, func() bool {
+		rev := v.ledger.get("compensation/" + id)
+		return rev != nil && rev.Kind == ledger.Reverse && rev.OriginalID == id
+	}, 5*time.Second, 10*time.Millisecond, "the approval the ledger turned out to hold is reversed")
+	fwd := v.ledger.forwarded(t)
+	require.Len(t, fwd, 1, "and at the issuer")
+	require.Equal(t, "0400", fwd[0].MTI)
+	require.Equal(t, 1.0, testutil.ToFloat64(v.metrics.compensations.WithLabelValues("reversed")))
 }
