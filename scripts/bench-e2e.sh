@@ -12,6 +12,9 @@
 # CPU per authorization = the target process's user+system CPU seconds during the saturation run
 # divided by the authorizations it answered.
 # Ports: the contract's defaults; set PORT_OFFSET (e.g. 10000) to run beside another switch.
+# BASELINE=<git revision> also builds that revision of the switch and runs it in the same run (on
+# the acquirer and HTTP ports + 1, its own data directory), so that a change is compared with what
+# came before it on the same machine at the same moment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-20s}
@@ -25,6 +28,11 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
 go build -o "$WORK/cardswitch" ./cmd/cardswitch
 (cd "$ISOBENCH_DIR" && go build -o "$WORK/isobench" .)
+if [ -n "${BASELINE:-}" ]; then
+  git worktree add -q --detach "$WORK/base-src" "$BASELINE"
+  (cd "$WORK/base-src" && go build -o "$WORK/cardswitch-base" ./cmd/cardswitch)
+  git worktree remove --force "$WORK/base-src"
+fi
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -70,5 +78,18 @@ run() { # name pid target
   echo "$name 5000/s: $("$WORK/isobench" load -target "$target" -rate 5000 -conns 8 -duration "$DUR" -prefixes 4)"
 }
 
+BASE_ACQ=127.0.0.1:$((8584+OFF))
+if [ -n "${BASELINE:-}" ]; then
+  mkdir -p "$WORK/base-data"
+  sed -e "s|$ACQ|$BASE_ACQ|; s|$HTTP|127.0.0.1:$((8081+OFF))|; s|$WORK/data|$WORK/base-data|" "$WORK/bench.yaml" >"$WORK/base.yaml"
+  "$WORK/cardswitch-base" serve --config "$WORK/base.yaml" 2>"$WORK/base.log" &
+  BASE=$!
+  for _ in $(seq 1 100); do
+    curl -fs "127.0.0.1:$((8081+OFF))/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+fi
+
 run forwarder "$FWD" "$FWD_ADDR"
+if [ -n "${BASELINE:-}" ]; then run "baseline($BASELINE)" "$BASE" "$BASE_ACQ"; fi
 run cardswitch "$SW" "$ACQ"
