@@ -4,11 +4,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	moov "github.com/moov-io/iso8583"
 	moverr "github.com/moov-io/iso8583/errors"
+	"github.com/moov-io/iso8583/field"
 )
 
 // Message is one ISO 8583 message as typed fields. Strings hold the field's characters as on the
@@ -211,27 +213,66 @@ func Unpack(spec *Spec, b []byte) (*Message, error) {
 	return m, err
 }
 
-// UnpackMoov is Unpack that also returns the moov-io message it decoded, for a caller that answers
-// by editing the request in place (cheaper than building a new message). Neither result aliases b.
+// UnpackMoov is Unpack through moov-io/iso8583 alone, which also returns the moov-io message it
+// decoded (the reference the compiled codec is tested against, and the codec of specs it cannot
+// compile). Neither result aliases b.
 func UnpackMoov(spec *Spec, b []byte) (*Message, *moov.Message, error) {
-	if len(b) < 4 {
-		return nil, nil, &FieldError{Field: 0, Reason: "message shorter than an MTI", Err: ErrUnpack}
-	}
-	if !isDigits(b[:4]) {
-		return nil, nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
-	}
 	mm := moov.NewMessage(spec.moov)
 	if err := mm.Unpack(b); err != nil {
+		if mtiErr := moovMTI(spec, b); mtiErr != nil {
+			return nil, nil, mtiErr
+		}
 		return nil, nil, unpackError(err)
 	}
-	m, size, err := fromMoov(spec, mm)
+	if err := moovMTI(spec, b); err != nil {
+		return nil, nil, err
+	}
+	m, err := fromMoov(spec, mm)
 	if err != nil {
 		return nil, nil, err
 	}
-	if size != len(b) {
+	if size := moovSize(spec, mm, b); size != len(b) {
 		return nil, nil, &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-size), Err: ErrUnpack}
 	}
 	return m, mm, nil
+}
+
+// moovMTI checks, as moov-io reads it, that b starts with a 4-digit MTI.
+func moovMTI(spec *Spec, b []byte) error {
+	f := field.NewInstanceOf(spec.moov.Fields[0])
+	if _, err := f.Unpack(b); err != nil {
+		return &FieldError{Field: 0, Reason: "message shorter than an MTI", Err: ErrUnpack}
+	}
+	v, err := f.Bytes()
+	if err != nil || len(v) != 4 || !isDigits(v) {
+		return &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
+	}
+	return nil
+}
+
+// moovSize is the number of bytes moov-io read for mm from b (moov-io ignores what follows): it
+// walks the fields again with moov-io's own field definitions.
+func moovSize(spec *Spec, mm *moov.Message, b []byte) int {
+	pos := 0
+	for _, id := range []int{0, 1} {
+		n, err := field.NewInstanceOf(spec.moov.Fields[id]).Unpack(b[pos:])
+		if err != nil {
+			return -1
+		}
+		pos += n
+	}
+	bm := mm.Bitmap()
+	for id := 2; id <= bm.Len(); id++ {
+		if bm.IsBitmapPresenceBit(id) || !bm.IsSet(id) {
+			continue
+		}
+		n, err := field.NewInstanceOf(spec.moov.Fields[id]).Unpack(b[pos:])
+		if err != nil {
+			return -1
+		}
+		pos += n
+	}
+	return pos
 }
 
 // UnpackPartial is Unpack that, on failure, also returns what it could read before the bad field
@@ -240,7 +281,7 @@ func UnpackMoov(spec *Spec, b []byte) (*Message, *moov.Message, error) {
 func UnpackPartial(spec *Spec, b []byte) (*Message, error) {
 	if spec.compiled {
 		m := &Message{}
-		if _, err := decodeInto(spec, b, m, string(b)); err != nil {
+		if err := decodeInto(spec, b, m); err != nil {
 			if m.MTI == "" {
 				return nil, err
 			}
@@ -252,21 +293,18 @@ func UnpackPartial(spec *Spec, b []byte) (*Message, error) {
 	if err == nil {
 		return m, nil
 	}
-	if len(b) < 4 || !isDigits(b[:4]) {
+	if moovMTI(spec, b) != nil {
 		return nil, err
 	}
-	partial := &Message{MTI: string(b[:4])}
 	mm := moov.NewMessage(spec.moov)
-	if mm.Unpack(b) != nil {
-		// moov-io keeps the fields it read before the failure.
-		for id, f := range mm.GetFields() {
-			if id < 2 || id > maxField || id == 65 {
-				continue
-			}
-			if v, ferr := f.String(); ferr == nil && v != "" {
-				_ = partial.set(spec, id, v)
-			}
+	_ = mm.Unpack(b) // moov-io keeps the fields it read before the failure
+	mti, _ := mm.GetMTI()
+	partial := &Message{MTI: mti}
+	for id, f := range mm.GetFields() {
+		if id < 2 || id > maxField || spec.bitmap.presence(id) {
+			continue
 		}
+		_ = partial.setFromMoov(spec, id, f)
 	}
 	return partial, err
 }
@@ -274,66 +312,58 @@ func UnpackPartial(spec *Spec, b []byte) (*Message, error) {
 // FromMoov converts a message that moov-io unpacked with spec (as iso8583-connection hands them
 // over) into a typed message.
 func FromMoov(spec *Spec, mm *moov.Message) (*Message, error) {
-	m, _, err := fromMoov(spec, mm)
-	return m, err
+	if _, err := mm.GetMTI(); err != nil {
+		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
+	}
+	return fromMoov(spec, mm)
 }
 
-// fromMoov converts mm and returns the number of bytes its fields take on the wire.
-func fromMoov(spec *Spec, mm *moov.Message) (*Message, int, error) {
+func fromMoov(spec *Spec, mm *moov.Message) (*Message, error) {
 	mti, err := mm.GetMTI()
 	if err != nil || len(mti) != 4 || !IsDigits(mti) {
-		return nil, 0, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
+		return nil, &FieldError{Field: 0, Reason: "not 4 digits", Err: ErrUnpack}
 	}
 	bm := mm.Bitmap()
-	if bm.Len() > 2*64 {
-		return nil, 0, &FieldError{Field: 1, Reason: "a tertiary bitmap is not supported", Err: ErrUnpack}
+	if bm.Len() > maxField {
+		return nil, &FieldError{Field: 1, Reason: "a tertiary bitmap is not supported", Err: ErrUnpack}
 	}
 	m := &Message{MTI: mti}
-	size := 4 + bm.Len()/4 // MTI plus the bitmap as hex characters
 	for id := 2; id <= bm.Len(); id++ {
-		if id == 65 || !bm.IsSet(id) {
+		if bm.IsBitmapPresenceBit(id) || !bm.IsSet(id) {
 			continue
 		}
 		f := mm.GetField(id)
 		if f == nil {
-			return nil, 0, &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrUnpack}
+			return nil, &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrUnpack}
 		}
-		v, err := f.String()
-		if err != nil {
-			return nil, 0, &FieldError{Field: id, Reason: "unreadable", Err: ErrUnpack}
-		}
-		if w := spec.wire[id]; w.fixed > 0 {
-			size += w.fixed
-		} else {
-			size += w.prefix + len(v)
-		}
-		if err := m.set(spec, id, v); err != nil {
-			return nil, 0, err
+		if err := m.setFromMoov(spec, id, f); err != nil {
+			return nil, err
 		}
 	}
-	return m, size, nil
+	return m, nil
 }
 
-// set stores the string form of field id (as moov-io renders it) into the typed message.
-func (m *Message) set(spec *Spec, id int, v string) error {
+// setFromMoov stores moov-io's value of field id: the content bytes for a typed binary field,
+// upper-case hex for a binary field, the characters otherwise (a fixed field at its full width).
+func (m *Message) setFromMoov(spec *Spec, id int, f field.Field) error {
+	raw, err := f.Bytes()
+	if err != nil {
+		return &FieldError{Field: id, Reason: "unreadable", Err: ErrUnpack}
+	}
 	if p := m.binaryField(id); p != nil {
-		raw, err := hex.DecodeString(v)
-		if err != nil {
-			return &FieldError{Field: id, Reason: "not hex", Err: ErrUnpack}
-		}
-		*p = raw
+		*p = append([]byte{}, raw...)
 		return nil
 	}
-	// Zero-padded fixed fields come back from moov-io without their padding; restore the width so
-	// that the typed value is what was on the wire.
-	if w := spec.wire[id]; w.fixed > 0 && len(v) < w.fixed {
-		v = zeroPad(v, w.fixed)
-	}
-	if p := m.stringField(id); p != nil {
-		*p = v
+	w := &spec.wire[id]
+	if w.binary {
+		m.setString(id, string(appendUpperHex(nil, raw)))
 		return nil
 	}
-	m.Other = append(m.Other, Field{ID: id, Value: v})
+	v := []byte(string(raw))
+	if !w.fallback && !w.variable() {
+		v = w.restorePadding(v, 0)
+	}
+	m.setString(id, string(v))
 	return nil
 }
 
@@ -402,41 +432,43 @@ func (m *Message) Moov(spec *Spec) (*moov.Message, error) {
 			if *p == "" {
 				continue
 			}
-			if err := setString(spec, mm, id, *p); err != nil {
+			if err := setMoov(spec, mm, id, *p, nil, false); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		if p := m.binaryField(id); p != nil && *p != nil {
-			if len(*p) != 8 {
-				return nil, &FieldError{Field: id, Reason: "must be 8 bytes", Err: ErrPack}
-			}
-			if err := mm.BinaryField(id, *p); err != nil {
-				return nil, &FieldError{Field: id, Reason: "not in the spec", Err: ErrPack}
+			if err := setMoov(spec, mm, id, "", *p, true); err != nil {
+				return nil, err
 			}
 		}
 	}
 	for _, f := range m.Other {
-		if err := setString(spec, mm, f.ID, f.Value); err != nil {
+		if err := setMoov(spec, mm, f.ID, f.Value, nil, false); err != nil {
 			return nil, err
 		}
 	}
 	return mm, nil
 }
 
-func setString(spec *Spec, mm *moov.Message, id int, v string) error {
-	if id < 2 || id > maxField || !spec.wire[id].defined {
+// setMoov sets field id of mm from its typed value: bin (a typed binary field) or str.
+func setMoov(spec *Spec, mm *moov.Message, id int, str string, bin []byte, isBin bool) error {
+	if id < 2 || id > maxField || !spec.wire[id].defined || spec.bitmap.presence(id) ||
+		(spec.bitmap.noExpand && id > spec.bitmap.unitBits()) {
 		return &FieldError{Field: id, Reason: "not defined in the spec", Err: ErrPack}
 	}
-	if spec.wire[id].hex {
-		raw, err := hex.DecodeString(v)
-		if err != nil {
-			return &FieldError{Field: id, Reason: "not hex", Err: ErrPack}
+	raw := bin
+	if !isBin {
+		raw = []byte(str)
+		if spec.wire[id].binary {
+			var err error
+			if raw, err = hex.DecodeString(str); err != nil {
+				return &FieldError{Field: id, Reason: "not hex", Err: ErrPack}
+			}
 		}
-		return mm.BinaryField(id, raw)
 	}
-	if err := mm.Field(id, v); err != nil {
-		return &FieldError{Field: id, Reason: "not in the spec", Err: ErrPack}
+	if err := mm.BinaryField(id, raw); err != nil {
+		return &FieldError{Field: id, Reason: "does not fit the spec", Err: ErrPack}
 	}
 	return nil
 }
@@ -518,4 +550,17 @@ func ParseOriginalData(s string) (OriginalData, error) {
 // String encodes field 90.
 func (o OriginalData) String() string {
 	return o.MTI + o.STAN + o.TransmissionDateTime + zeroPad(o.AcquirerID, 11) + zeroPad(o.ForwarderID, 11)
+}
+
+// Clear removes field id from the message.
+func (m *Message) Clear(id int) {
+	if p := m.stringField(id); p != nil {
+		*p = ""
+		return
+	}
+	if p := m.binaryField(id); p != nil {
+		*p = nil
+		return
+	}
+	m.Other = slices.DeleteFunc(m.Other, func(f Field) bool { return f.ID == id })
 }

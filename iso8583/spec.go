@@ -1,11 +1,11 @@
-// Package iso8583 is the wire format of cardswitch: the acquirer ISO 8583:1987 ASCII spec built on
-// moov-io/iso8583, length-prefix framings, typed messages, MTIs, processing and response codes,
-// Luhn and PAN masking. It imports nothing else of the project.
+// Package iso8583 is the wire format of cardswitch: ISO 8583 specs built on moov-io/iso8583 (the
+// acquirer spec of the contract, moov-io's own specs, and any spec in moov-io's JSON format), a
+// compiled codec held equal to moov-io, length-prefix framings, message headers, field mappings,
+// typed messages, MTIs, processing and response codes, Luhn and PAN masking. It imports nothing
+// else of the project.
 package iso8583
 
 import (
-	"strings"
-
 	moov "github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/encoding"
 	"github.com/moov-io/iso8583/field"
@@ -15,31 +15,57 @@ import (
 )
 
 // Spec is an ISO 8583 message spec: the moov-io/iso8583 spec that defines it, and the wire
-// layout of each field compiled from that definition for the codec (codec.go).
+// layout of each field compiled from that definition for the codec (codec.go, layout.go).
 type Spec struct {
-	moov *moov.MessageSpec
-	wire [maxField + 1]wireLayout
-	// compiled reports that every field has a layout the compiled codec implements (ASCII or
-	// hex-ASCII content, ASCII fixed/LL/LLL prefixes, no padding or left '0' padding, a
-	// primary bitmap of 16 hex characters); otherwise the codec falls back to moov-io.
+	name   string // the built-in name or the file it was loaded from
+	moov   *moov.MessageSpec
+	mti    wireLayout
+	bitmap bitmapLayout
+	wire   [maxField + 1]wireLayout
+	// compiled reports that the compiled codec handles the MTI and the bitmap; fields it does not
+	// implement (fallback) are still packed and unpacked by moov-io one by one. Otherwise the
+	// whole message goes through moov-io.
 	compiled bool
+	fallback []int // fields that moov-io packs and unpacks within the compiled codec
 }
 
-// wireLayout is how one field sits on the wire.
-type wireLayout struct {
-	defined bool
-	fixed   int  // fixed length in characters on the wire (0 for variable-length fields)
-	prefix  int  // number of ASCII length digits (2 for LL, 3 for LLL) for variable-length fields
-	max     int  // the longest value of a variable-length field, in characters (bytes when hex)
-	hex     bool // binary content sent as upper-case hex characters
-	zeroPad bool // a fixed field padded on the left with '0' (moov-io unpads it on unpack)
+// bitmapLayout is how the bitmap sits on the wire.
+type bitmapLayout struct {
+	hex      bool // hex characters (else binary bytes)
+	unit     int  // bytes of one bitmap (8, or 16 for moov-io's Spec87ASCII)
+	noExpand bool // one bitmap only: no presence bits for further bitmaps
+}
+
+// unitBits is the number of fields one bitmap covers.
+func (b bitmapLayout) unitBits() int { return 8 * b.unit }
+
+// presence reports whether bit id announces a further bitmap instead of a field.
+func (b bitmapLayout) presence(id int) bool {
+	return !b.noExpand && id%b.unitBits() == 1
 }
 
 // maxField is the highest field number a message may carry (primary and secondary bitmap).
 const maxField = 128
 
-// Moov returns the underlying moov-io/iso8583 spec (for iso8583-connection).
+// Moov returns the underlying moov-io/iso8583 spec (for iso8583-connection and moov-io's JSON
+// export).
 func (s *Spec) Moov() *moov.MessageSpec { return s.moov }
+
+// Name is the spec's built-in name, or the file it was loaded from.
+func (s *Spec) Name() string { return s.name }
+
+// Defines reports whether the spec defines field id (0 is the MTI, 1 the bitmap).
+func (s *Spec) Defines(id int) bool {
+	if id < 0 || id > maxField {
+		return false
+	}
+	return s.moov.Fields[id] != nil
+}
+
+// Compiled reports whether the compiled codec runs this spec, and which fields within it moov-io
+// still packs and unpacks (composite and TLV fields, tracks). A spec that is not compiled goes
+// through moov-io entirely.
+func (s *Spec) Compiled() (bool, []int) { return s.compiled, s.fallback }
 
 // AcquirerSpec returns the acquirer spec of CONTRACT §2: moov-io's Spec87ASCII with an 8-byte
 // (16 hex character) primary bitmap followed by the secondary bitmap only when bit 1 is set, field 3
@@ -79,76 +105,67 @@ func newAcquirerSpec() *Spec {
 	fields[70] = fixedString(3, "Network Management Information Code")
 	fields[90] = fixedString(42, "Original Data Elements")
 	fields[95] = fixedString(42, "Replacement Amounts")
-	return NewSpec(&moov.MessageSpec{Name: "cardswitch acquirer ISO 8583:1987 ASCII", Fields: fields})
+	s, err := newSpec(SpecContract, &moov.MessageSpec{Name: "cardswitch acquirer ISO 8583:1987 ASCII", Fields: fields})
+	if err != nil {
+		panic("iso8583: the acquirer spec does not check: " + err.Error())
+	}
+	return s
 }
 
 func fixedString(n int, desc string) *field.String {
 	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed})
 }
 
-// NewSpec wraps a moov-io spec whose fields use ASCII fixed, LL or LLL prefixes (the only layouts
-// the typed codec supports; an issuer link may configure such a spec of its own).
-func NewSpec(ms *moov.MessageSpec) *Spec {
-	s := &Spec{moov: ms, compiled: compilableBitmap(ms)}
-	for id, f := range ms.Fields {
-		if id < 2 || id > maxField {
+// NewSpec checks a moov-io spec and compiles it. name is what logs and errors call it.
+func NewSpec(name string, ms *moov.MessageSpec) (*Spec, error) { return newSpec(name, ms) }
+
+func newSpec(name string, ms *moov.MessageSpec) (*Spec, error) {
+	if err := checkSpec(name, ms); err != nil {
+		return nil, err
+	}
+	s := &Spec{name: name, moov: ms}
+	s.mti = compileField(ms.Fields[0])
+	s.bitmap, s.compiled = compileBitmap(ms.Fields[1])
+	if s.mti.fallback || s.mti.kind != kindString {
+		s.compiled = false
+	}
+	for id := 2; id <= maxField; id++ {
+		f := ms.Fields[id]
+		if f == nil {
 			continue
 		}
-		fs := f.Spec()
-		l := wireLayout{defined: true, hex: fs.Enc == encoding.BytesToASCIIHex, max: fs.Length}
-		switch p := fs.Pref.Inspect(); {
-		case p == "ASCII.LLL":
-			l.prefix = 3
-		case p == "ASCII.LL":
-			l.prefix = 2
-		case p == "ASCII.Fixed":
-			l.fixed = fs.Length
-			if l.hex {
-				l.fixed *= 2
-			}
-		default:
-			s.compiled = false
-			if strings.HasSuffix(p, ".LLL") {
-				l.prefix = 3
-			} else if strings.HasSuffix(p, ".LL") {
-				l.prefix = 2
-			}
+		s.wire[id] = compileField(f)
+		if s.wire[id].fallback {
+			s.fallback = append(s.fallback, id)
 		}
-		if fs.Pad != nil {
-			l.zeroPad = string(fs.Pad.Inspect()) == "0" && l.fixed > 0 && isLeftPadder(fs.Pad)
-			if !l.zeroPad {
-				s.compiled = false
-			}
-		}
-		switch f.(type) {
-		case *field.String:
-			if fs.Enc != encoding.ASCII {
-				s.compiled = false
-			}
-		case *field.Hex:
-			if !l.hex {
-				s.compiled = false
-			}
-		default:
-			s.compiled = false // Numeric, Binary, composite …: moov-io's codec handles them
-		}
-		s.wire[id] = l
 	}
-	return s
+	return s, nil
 }
 
-// compilableBitmap reports whether the spec's MTI and bitmap are the ones the compiled codec
-// implements: a 4-character ASCII MTI and 8-byte bitmaps as 16 hex characters.
-func compilableBitmap(ms *moov.MessageSpec) bool {
-	mti, bm := ms.Fields[0], ms.Fields[1]
-	if mti == nil || bm == nil {
-		return false
+// compileBitmap returns the bitmap layout, and false when the compiled codec does not implement
+// it (moov-io then handles the whole message).
+func compileBitmap(f field.Field) (bitmapLayout, bool) {
+	bm, ok := f.(*field.Bitmap)
+	if !ok {
+		return bitmapLayout{}, false
 	}
-	ok := mti.Spec().Length == 4 && mti.Spec().Enc == encoding.ASCII
-	b, isBitmap := bm.(*field.Bitmap)
-	return ok && isBitmap && b.Spec().Length == 8 && b.Spec().Enc == encoding.BytesToASCIIHex && !b.Spec().DisableAutoExpand
-}
-
-func isLeftPadder(p padding.Padder) bool {
-	return string(p.Pad(nil, 1)) == "0" && string(p.Pad([]byte("1"), 2)) == "01"
+	fs := bm.Spec()
+	l := bitmapLayout{unit: fs.Length, noExpand: fs.DisableAutoExpand}
+	if l.unit == 0 {
+		l.unit = 8
+	}
+	if l.unit != 8 && l.unit != 16 {
+		return l, false
+	}
+	switch fs.Enc {
+	case encoding.BytesToASCIIHex:
+		l.hex = true
+	case encoding.Binary:
+	default:
+		return l, false
+	}
+	if p, _, _, ok := compilePrefix(fs.Pref); !ok || p != prefFixed {
+		return l, false
+	}
+	return l, true
 }
