@@ -15,6 +15,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cardswitch/cardswitch/iso8583"
 )
 
 // Config is everything `cardswitch serve` needs. Zero values are replaced by defaults (Default).
@@ -25,7 +27,11 @@ type Config struct {
 	// AcquirerID is sent in field 32 of every issuer request: up to 11 digits.
 	AcquirerID string `yaml:"acquirer_id"`
 
-	Acceptor  Acceptor   `yaml:"acceptor"`
+	Acceptor Acceptor `yaml:"acceptor"`
+	// Acceptors are further acquirer listeners, each with its own address, framing, header, spec
+	// and TLS (terminals of another dialect on a port of their own); all reach the same engine.
+	// A limit left out is the acceptor block's.
+	Acceptors []Acceptor `yaml:"acceptors"`
 	HTTP      HTTP       `yaml:"http"`
 	Engine    Engine     `yaml:"engine"`
 	SAF       SAF        `yaml:"saf"`
@@ -49,8 +55,19 @@ type Runtime struct {
 
 // Acceptor is the ISO 8583 listener for terminals and gateways.
 type Acceptor struct {
+	// Name tells listeners apart in logs; default "default" for the acceptor block and
+	// "acceptor-N" for acceptors[N-1].
+	Name    string `yaml:"name"`
 	Listen  string `yaml:"listen"`  // host:port; default ":8583"
 	Framing string `yaml:"framing"` // length header: binary2 (default), ascii4 or bcd2
+	// Spec is the terminals' ISO 8583 spec: contract (default), moov-spec87ascii,
+	// moov-spec87hex, or the path of a JSON spec in moov-io's format (docs/iso8583.md).
+	Spec string `yaml:"spec"`
+	// Header is a message header after the length: tpdu:<10 hex digits> (answered with its NIIs
+	// swapped), hex:<bytes> or ascii:<text>. Default none.
+	Header string `yaml:"header"`
+	// Mapping translates the terminals' MTIs and fields to the engine's form and back.
+	Mapping iso8583.MappingConfig `yaml:"mapping"`
 	// MaxConnections bounds open terminal connections; one over it is closed at once. Default 4096.
 	MaxConnections int `yaml:"max_connections"`
 	// MaxInFlightPerConn bounds requests read but not yet answered on one connection; the reader
@@ -150,10 +167,21 @@ type Issuer struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Connections is the number of TCP connections kept to each endpoint. Default 2.
 	Connections int `yaml:"connections"`
-	// EchoInterval is the period of 0800/301 echoes on each connection. Default 30s.
-	EchoInterval time.Duration `yaml:"echo_interval"`
+	// EchoInterval is the period of 0800/301 echoes on each connection; 0 sends none (a host
+	// whose spec has no field 70). Default 30s.
+	EchoInterval *Interval `yaml:"echo_interval"`
 	// SignOn sends 0800/001 on connect and 0800/002 on close. Default true.
 	SignOn *bool `yaml:"sign_on"`
+	// Spec is the host's ISO 8583 spec: contract (default), moov-spec87ascii, moov-spec87hex,
+	// or the path of a JSON spec in moov-io's format (docs/iso8583.md).
+	Spec string `yaml:"spec"`
+	// Header is a message header after the length: tpdu:<10 hex digits>, hex:<bytes> or
+	// ascii:<text>. Default none.
+	Header string `yaml:"header"`
+	// Mapping translates MTIs and fields between the engine's form and the host's, out and back.
+	Mapping iso8583.MappingConfig `yaml:"mapping"`
+	// NetworkCodes are the field 70 codes the host wants. Defaults 001, 002, 301.
+	NetworkCodes NetworkCodes `yaml:"network_codes"`
 	// MaxInFlight bounds requests awaiting an answer on one connection. Default 1024.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// ReconnectMin and ReconnectMax bound the reconnect backoff. Defaults 100ms and 10s.
@@ -511,6 +539,51 @@ func (i Issuer) EndpointAddrs() []string {
 	out := make([]string, len(i.Endpoints))
 	for n, e := range i.Endpoints {
 		out[n] = e.Addr
+	}
+	return out
+}
+
+// Echo is the effective echo interval: 0 means no echo.
+func (i Issuer) Echo() time.Duration {
+	if i.EchoInterval == nil {
+		return DefaultEchoInterval
+	}
+	return time.Duration(*i.EchoInterval)
+}
+
+// Interval is a duration ("30s") that also reads a bare 0, which means off.
+type Interval time.Duration
+
+// UnmarshalYAML reads a Go duration or 0.
+func (d *Interval) UnmarshalYAML(n *yaml.Node) error {
+	if n.Value == "0" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 30s, or 0 for off)", n.Line, n.Value)
+	}
+	*d = Interval(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as Go writes it ("30s").
+func (d Interval) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// NetworkCodes are an issuer host's network management codes (field 70), 3 digits each.
+type NetworkCodes struct {
+	SignOn  string `yaml:"sign_on"`  // default 001
+	SignOff string `yaml:"sign_off"` // default 002
+	Echo    string `yaml:"echo"`     // default 301
+}
+
+// Listeners returns every acquirer listener: the acceptor block first, then acceptors[], each
+// with the acceptor block's limits where it leaves them out.
+func (c *Config) Listeners() []Acceptor {
+	out := []Acceptor{c.Acceptor}
+	for _, a := range c.Acceptors {
+		out = append(out, a)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"time"
 )
@@ -97,6 +98,7 @@ func (c *Config) applyDefaults() {
 	str(&c.NodeID, "0")
 	str(&c.AcquirerID, DefaultAcquirerID)
 	a := &c.Acceptor
+	str(&a.Name, "default")
 	str(&a.Listen, DefaultAcquirerListen)
 	str(&a.Framing, "binary2")
 	def(&a.MaxConnections, DefaultMaxConnections)
@@ -107,6 +109,19 @@ func (c *Config) applyDefaults() {
 	dur(&a.ReadTimeout, DefaultReadTimeout)
 	dur(&a.WriteTimeout, DefaultWriteTimeout)
 	dur(&a.DrainTimeout, DefaultDrainTimeout)
+	for i := range c.Acceptors {
+		x := &c.Acceptors[i]
+		str(&x.Name, fmt.Sprintf("acceptor-%d", i+1))
+		str(&x.Framing, "binary2")
+		def(&x.MaxConnections, a.MaxConnections)
+		def(&x.MaxInFlightPerConn, a.MaxInFlightPerConn)
+		def(&x.MaxInFlight, a.MaxInFlight)
+		def(&x.MaxFrame, a.MaxFrame)
+		dur(&x.IdleTimeout, a.IdleTimeout)
+		dur(&x.ReadTimeout, a.ReadTimeout)
+		dur(&x.WriteTimeout, a.WriteTimeout)
+		dur(&x.DrainTimeout, a.DrainTimeout)
+	}
 	str(&c.HTTP.Listen, DefaultHTTPListen)
 	dur(&c.Engine.DuplicateWindow, DefaultDuplicateWindow)
 	def(&c.Engine.DuplicateMax, DefaultDuplicateMax)
@@ -128,7 +143,9 @@ func (c *Config) applyDefaults() {
 		str(&is.Framing, "binary2")
 		dur(&is.Timeout, DefaultIssuerTimeout)
 		def(&is.Connections, DefaultIssuerConnections)
-		dur(&is.EchoInterval, DefaultEchoInterval)
+		if is.EchoInterval == nil {
+			is.EchoInterval = new(Interval(DefaultEchoInterval))
+		}
 		def(&is.MaxInFlight, DefaultIssuerMaxInFlight)
 		dur(&is.ReconnectMin, DefaultReconnectMin)
 		dur(&is.ReconnectMax, DefaultReconnectMax)

@@ -87,32 +87,85 @@ func (c *Config) validateTop() error {
 }
 
 func (c *Config) validateAcceptor() error {
-	a := c.Acceptor
-	if err := hostPort("acceptor.listen", a.Listen); err != nil {
+	listens := map[string]string{}
+	for i, a := range c.Listeners() {
+		key := "acceptor"
+		if i > 0 {
+			key = fmt.Sprintf("acceptors[%d]", i-1)
+		}
+		if err := validListener(key, a); err != nil {
+			return err
+		}
+		if other, dup := listens[a.Listen]; dup {
+			return errf(key+".listen", "%q is already %s's", a.Listen, other)
+		}
+		listens[a.Listen] = key
+	}
+	return nil
+}
+
+func validListener(key string, a Acceptor) error {
+	if err := hostPort(key+".listen", a.Listen); err != nil {
 		return err
 	}
-	if err := framing("acceptor.framing", a.Framing); err != nil {
+	if err := framing(key+".framing", a.Framing); err != nil {
 		return err
 	}
-	for key, v := range map[string]int{"acceptor.max_connections": a.MaxConnections,
-		"acceptor.max_in_flight_per_conn": a.MaxInFlightPerConn, "acceptor.max_in_flight": a.MaxInFlight} {
+	for k, v := range map[string]int{".max_connections": a.MaxConnections,
+		".max_in_flight_per_conn": a.MaxInFlightPerConn, ".max_in_flight": a.MaxInFlight} {
 		if v < 1 {
-			return errf(key, "%d must be at least 1", v)
+			return errf(key+k, "%d must be at least 1", v)
 		}
 	}
 	if a.MaxFrame < 64 || a.MaxFrame > 65535 {
-		return errf("acceptor.max_frame", "%d must be between 64 and 65535 bytes", a.MaxFrame)
+		return errf(key+".max_frame", "%d must be between 64 and 65535 bytes", a.MaxFrame)
 	}
 	if (a.TLSCert == "") != (a.TLSKey == "") {
-		return errf("acceptor.tls_cert", "tls_cert and tls_key must be set together")
+		return errf(key+".tls_cert", "tls_cert and tls_key must be set together")
 	}
-	for key, d := range map[string]int64{"acceptor.idle_timeout": int64(a.IdleTimeout), "acceptor.read_timeout": int64(a.ReadTimeout),
-		"acceptor.write_timeout": int64(a.WriteTimeout), "acceptor.drain_timeout": int64(a.DrainTimeout)} {
+	for k, d := range map[string]int64{".idle_timeout": int64(a.IdleTimeout), ".read_timeout": int64(a.ReadTimeout),
+		".write_timeout": int64(a.WriteTimeout), ".drain_timeout": int64(a.DrainTimeout)} {
 		if d <= 0 {
-			return errf(key, "must be positive")
+			return errf(key+k, "must be positive")
 		}
 	}
-	return nil
+	_, err := Dialect(key, a.Spec, a.Header, a.Mapping)
+	return err
+}
+
+// Dialect loads and checks a link's or listener's spec, header and mapping; errors name the key
+// under prefix.
+func Dialect(prefix, spec, header string, mapping iso8583.MappingConfig) (*iso8583.Spec, error) {
+	s, err := iso8583.LoadSpec(spec)
+	if err != nil {
+		return nil, errf(prefix+".spec", "%v", err)
+	}
+	if _, err := iso8583.ParseHeader(header); err != nil {
+		return nil, errf(prefix+".header", "%v", err)
+	}
+	if !mapping.IsZero() {
+		if _, err := iso8583.NewMapping(mapping, s); err != nil {
+			return nil, errf(prefix+".mapping", "%v", err)
+		}
+	}
+	return s, nil
+}
+
+// DialectOf builds what Dialect checked: the spec, the header and the mapping (nil when none).
+func DialectOf(spec, header string, mapping iso8583.MappingConfig) (*iso8583.Spec, iso8583.Header, *iso8583.Mapping, error) {
+	s, err := iso8583.LoadSpec(spec)
+	if err != nil {
+		return nil, iso8583.Header{}, nil, err
+	}
+	h, err := iso8583.ParseHeader(header)
+	if err != nil {
+		return nil, iso8583.Header{}, nil, err
+	}
+	if mapping.IsZero() {
+		return s, h, nil, nil
+	}
+	m, err := iso8583.NewMapping(mapping, s)
+	return s, h, m, err
 }
 
 func (c *Config) validateIssuers() error {
@@ -158,8 +211,11 @@ func (c *Config) validateIssuers() error {
 		if is.MaxInFlight < 1 {
 			return errf(key+".max_in_flight", "%d must be at least 1", is.MaxInFlight)
 		}
-		if is.EchoInterval <= 0 {
-			return errf(key+".echo_interval", "must be positive")
+		if is.Echo() < 0 {
+			return errf(key+".echo_interval", "must not be negative (0: no echo)")
+		}
+		if err := validIssuerDialect(key, is); err != nil {
+			return err
 		}
 		if is.ReconnectMin <= 0 || is.ReconnectMax < is.ReconnectMin {
 			return errf(key+".reconnect_max", "must be at least reconnect_min, both positive")
@@ -228,6 +284,24 @@ func validEndpoints(key string, is Issuer) error {
 			return errf(ek, "%q is listed twice", e.Addr)
 		}
 		seen[e.Addr] = true
+	}
+	return nil
+}
+
+// validIssuerDialect checks an issuer link's spec, header, mapping and network codes, and that a
+// link that signs on or echoes can send field 70 (or maps it elsewhere).
+func validIssuerDialect(key string, is Issuer) error {
+	spec, err := Dialect(key, is.Spec, is.Header, is.Mapping)
+	if err != nil {
+		return err
+	}
+	for k, v := range map[string]string{"sign_on": is.NetworkCodes.SignOn, "sign_off": is.NetworkCodes.SignOff, "echo": is.NetworkCodes.Echo} {
+		if v != "" && (len(v) != 3 || !digits(v)) {
+			return errf(key+".network_codes."+k, "%q must be 3 digits", v)
+		}
+	}
+	if (is.SignsOn() || is.Echo() > 0) && !spec.Defines(70) && is.Mapping.IsZero() {
+		return errf(key+".spec", "%s has no field 70 for sign-on and echo: set sign_on: false and echo_interval: 0, or map field 70 (mapping)", spec.Name())
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,8 +53,9 @@ type switchApp struct {
 	issuers  []*issuer.Issuer
 	saf      *saf.Queue
 	engine   *engine.Engine
-	acceptor *acceptor.Server
+	acceptor *acceptor.Server // the acceptor block's listener
 	acqLn    net.Listener
+	more     []listener // acceptors[]
 	httpLn   net.Listener
 	payapi   *paymentsApp // the payments API (payapi.go); nil when api.listen is off
 	started  atomic.Bool
@@ -162,14 +162,19 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		if err != nil {
 			return nil, usagef("issuer %s: %v", ic.Name, err)
 		}
+		d, err := issuerDialect(ic)
+		if err != nil {
+			return nil, err
+		}
 		var endpoints []issuer.Endpoint
 		for _, addr := range ic.EndpointAddrs() {
 			endpoints = append(endpoints, issuer.Endpoint{Addr: addr})
 		}
 		link, err := issuer.New(issuer.Config{
-			Name: ic.Name, Endpoints: endpoints, Connections: ic.Connections, Framing: framing, Spec: iso8583.AcquirerSpec(),
+			Name: ic.Name, Endpoints: endpoints, Connections: ic.Connections, Framing: framing, Spec: d.spec,
+			Header: d.header, Mapping: d.mapping, NetworkCodes: d.codes,
 			Circuit: issuer.Circuit{Disabled: !ic.Circuit.On(), Failures: ic.Circuit.ConsecutiveFailures, OpenFor: ic.Circuit.OpenDuration},
-			Timeout: ic.Timeout, EchoInterval: ic.EchoInterval, SignOn: ic.SignsOn(), MaxInFlight: ic.MaxInFlight,
+			Timeout: ic.Timeout, EchoInterval: d.echo, SignOn: ic.SignsOn(), MaxInFlight: ic.MaxInFlight,
 			AcquirerID: cfg.AcquirerID, ReconnectMin: ic.ReconnectMin, ReconnectMax: ic.ReconnectMax,
 			MaxFrame: min(config.DefaultMaxFrame, framing.MaxLength()), OnLate: onLate(ic.Name),
 			MAC: issuerMAC(h, hsmKey(ic.MACKey, hsm.KeyTypeZAK)),
@@ -204,24 +209,11 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	}
 	a.engine = eng
 
-	framing, _ := iso8583.ParseFraming(cfg.Acceptor.Framing)
-	ac := cfg.Acceptor
-	var tlsCfg *tls.Config
-	if ac.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(ac.TLSCert, ac.TLSKey)
-		if err != nil {
-			return nil, usagef("acceptor.tls_cert: %v", err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	ls, err := buildListeners(cfg, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg))
+	if err != nil {
+		return nil, err
 	}
-	a.acceptor = acceptor.New(acceptor.Config{Framing: framing, Spec: iso8583.AcquirerSpec(),
-		MaxConnections: ac.MaxConnections, MaxInFlightPerConn: ac.MaxInFlightPerConn, MaxInFlight: ac.MaxInFlight,
-		MaxFrame: ac.MaxFrame, IdleTimeout: ac.IdleTimeout, ReadTimeout: ac.ReadTimeout, WriteTimeout: ac.WriteTimeout,
-		DrainTimeout: ac.DrainTimeout, TLS: tlsCfg}, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg))
-
-	if a.acqLn, err = net.Listen("tcp", ac.Listen); err != nil {
-		return nil, usagef("acceptor.listen: %v", err)
-	}
+	a.acceptor, a.acqLn, a.more = ls[0].srv, ls[0].ln, ls[1:]
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 		return nil, usagef("http.listen: %v", err)
 	}
@@ -294,9 +286,19 @@ func (a *switchApp) run(ctx context.Context) error {
 	}()
 
 	a.log.Info("cardswitch serving", zap.String("acquirer", a.acqLn.Addr().String()), zap.String("http", a.httpLn.Addr().String()),
-		zap.Int("issuers", len(a.issuers)), zap.String("ledger", a.store.Describe()))
+		zap.Int("more-listeners", len(a.more)), zap.Int("issuers", len(a.issuers)), zap.String("ledger", a.store.Describe()))
 	a.started.Store(true)
+	var more sync.WaitGroup
+	for _, l := range a.more {
+		more.Go(func() {
+			if err := l.srv.Serve(frontCtx, l.ln); err != nil {
+				stopFront(fmt.Errorf("listener %s: %w", l.name, err))
+			}
+		})
+	}
 	err := a.acceptor.Serve(frontCtx, a.acqLn)
+	stopFront(nil)
+	more.Wait()
 	if cause := context.Cause(frontCtx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}
@@ -396,6 +398,9 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 func (a *switchApp) close() {
 	if a.acqLn != nil {
 		a.acqLn.Close()
+	}
+	for _, l := range a.more {
+		l.ln.Close()
 	}
 	if a.httpLn != nil {
 		a.httpLn.Close()

@@ -30,17 +30,20 @@ type Handler interface {
 
 // Config holds the listener's limits. Every field is required (config.Acceptor supplies them).
 type Config struct {
+	Name               string // the listener's name in logs ("default" for the acceptor block)
 	Framing            iso8583.Framing
 	Spec               *iso8583.Spec
-	MaxConnections     int           // open connections; one over it is closed at once
-	MaxInFlightPerConn int           // requests read but not answered on one connection
-	MaxInFlight        int           // requests read but not answered on all connections
-	MaxFrame           int           // bytes; a longer length header closes the connection
-	IdleTimeout        time.Duration // no frame for this long closes the connection
-	ReadTimeout        time.Duration // the rest of a frame must arrive this soon after its header
-	WriteTimeout       time.Duration // one write of responses
-	DrainTimeout       time.Duration // a graceful stop waits this long for in-flight requests
-	TLS                *tls.Config   // nil: plain TCP
+	Header             iso8583.Header   // message header after the length; answers carry the request's (a TPDU swapped)
+	Mapping            *iso8583.Mapping // terminals' dialect ↔ the engine's form (nil: none)
+	MaxConnections     int              // open connections; one over it is closed at once
+	MaxInFlightPerConn int              // requests read but not answered on one connection
+	MaxInFlight        int              // requests read but not answered on all connections
+	MaxFrame           int              // bytes; a longer length header closes the connection
+	IdleTimeout        time.Duration    // no frame for this long closes the connection
+	ReadTimeout        time.Duration    // the rest of a frame must arrive this soon after its header
+	WriteTimeout       time.Duration    // one write of responses
+	DrainTimeout       time.Duration    // a graceful stop waits this long for in-flight requests
+	TLS                *tls.Config      // nil: plain TCP
 }
 
 // Server accepts terminal connections and feeds their requests to a Handler.
@@ -63,6 +66,9 @@ type Server struct {
 
 // New returns a server; Serve runs it.
 func New(cfg Config, h Handler, log *zap.Logger, m *Metrics) *Server {
+	if cfg.Name != "" {
+		log = log.With(zap.String("listener", cfg.Name))
+	}
 	s := &Server{cfg: cfg, handler: h, log: log, metrics: m, inFlight: make(chan struct{}, cfg.MaxInFlight),
 		workers: newWorkers(min(cfg.MaxInFlight, maxIdleWorkers))}
 	s.mu.conns = make(map[*conn]struct{})
@@ -252,7 +258,24 @@ func (c *conn) readLoop(ctx context.Context, reqs *sync.WaitGroup) {
 			c.logClose(err)
 			return
 		}
+		var reqHdr []byte
+		if hl := cfg.Header.Len(); hl > 0 {
+			if len(frame) < hl {
+				c.s.metrics.decodeErrors.WithLabelValues("frame").Inc()
+				c.s.log.Info("acceptor closing connection: frame shorter than its header", zap.String("remote", c.nc.RemoteAddr().String()))
+				return
+			}
+			reqHdr = append([]byte(nil), frame[:hl]...)
+			frame = frame[hl:]
+		}
 		req, uerr := iso8583.UnpackPartial(cfg.Spec, frame)
+		if req != nil && cfg.Mapping != nil {
+			if mapped, err := cfg.Mapping.Back(req, nil); err == nil {
+				req = mapped
+			} else if uerr == nil {
+				uerr = err
+			}
+		}
 		if req == nil {
 			c.s.metrics.decodeErrors.WithLabelValues("mti").Inc()
 			c.s.log.Info("acceptor closing connection: unreadable MTI", zap.String("remote", c.nc.RemoteAddr().String()))
@@ -275,7 +298,7 @@ func (c *conn) readLoop(ctx context.Context, reqs *sync.WaitGroup) {
 				resp = c.s.handler.Handle(ctx, req)
 			}
 			if resp != nil {
-				c.send(resp)
+				c.send(resp, reqHdr)
 			}
 		})
 	}
@@ -305,13 +328,25 @@ func (c *conn) release() {
 	<-c.slots
 }
 
-func (c *conn) send(resp *iso8583.Message) {
-	b, err := resp.Pack(c.s.cfg.Spec)
+func (c *conn) send(resp *iso8583.Message, reqHdr []byte) {
+	cfg := &c.s.cfg
+	if cfg.Mapping != nil {
+		mapped, err := cfg.Mapping.Out(resp)
+		if err != nil {
+			c.s.log.Error("acceptor cannot map response", zap.String("mti", resp.MTI), zap.Error(err))
+			return
+		}
+		resp = mapped
+	}
+	b, err := resp.Pack(cfg.Spec)
 	if err != nil {
 		c.s.log.Error("acceptor cannot pack response", zap.String("mti", resp.MTI), zap.Error(err))
 		return
 	}
-	framed, err := iso8583.AppendFrame(make([]byte, 0, len(b)+4), c.s.cfg.Framing, b)
+	if cfg.Header.Len() > 0 {
+		b = append(cfg.Header.AppendAnswer(make([]byte, 0, cfg.Header.Len()+len(b)), reqHdr), b...)
+	}
+	framed, err := iso8583.AppendFrame(make([]byte, 0, len(b)+4), cfg.Framing, b)
 	if err != nil {
 		c.s.log.Error("acceptor response too large for the framing", zap.Int("bytes", len(b)))
 		return

@@ -19,6 +19,7 @@ import (
 type frameCodec struct {
 	spec     *iso8583.Spec
 	framing  iso8583.Framing
+	header   iso8583.Header
 	maxFrame int
 	// onDecodeError is called (from the reader) for a frame that does not unpack.
 	onDecodeError func()
@@ -47,7 +48,11 @@ func (c *frameCodec) ReadMessage(r io.Reader) (*moov.Message, error) {
 		return nil, err
 	}
 	c.rbuf = frame[:0]
-	m, err := iso8583.Unpack(c.spec, frame)
+	_, body, err := c.header.Split(frame)
+	var m *iso8583.Message
+	if err == nil {
+		m, err = iso8583.Unpack(c.spec, body)
+	}
 	if err != nil {
 		if c.onDecodeError != nil {
 			c.onDecodeError()
@@ -73,7 +78,14 @@ func (c *frameCodec) WriteMessage(w io.Writer, m *moov.Message) error {
 	if car == nil || car.packed == nil {
 		return &moverr.PackError{Err: errEnvelope}
 	}
-	buf, err := iso8583.AppendFrame(c.wbuf[:0], c.framing, car.packed)
+	var buf []byte
+	var err error
+	if c.header.Len() == 0 {
+		buf, err = iso8583.AppendFrame(c.wbuf[:0], c.framing, car.packed)
+	} else {
+		body := append(append(make([]byte, 0, c.header.Len()+len(car.packed)), c.header.Request()...), car.packed...)
+		buf, err = iso8583.AppendFrame(c.wbuf[:0], c.framing, body)
+	}
 	if err != nil {
 		return &moverr.PackError{Err: fmt.Errorf("message of %d bytes: %w", len(car.packed), err)}
 	}

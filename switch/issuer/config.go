@@ -63,12 +63,17 @@ type Config struct {
 	Addr string
 	// Endpoints are the issuer's hosts in priority order (primary first). Each gets Connections
 	// connections; traffic goes to the first whose circuit is closed and which has one in service.
-	Endpoints    []Endpoint
-	Connections  int             // TCP connections to each endpoint (default 2)
-	Framing      iso8583.Framing // length header (default binary2)
-	Spec         *iso8583.Spec   // message spec (default iso8583.AcquirerSpec())
-	Timeout      time.Duration   // per request and for dialling (default 5s)
-	EchoInterval time.Duration   // 0800/301 echo on each connection every interval (default 30s; negative: no echo)
+	Endpoints   []Endpoint
+	Connections int             // TCP connections to each endpoint (default 2)
+	Framing     iso8583.Framing // length header (default binary2)
+	Spec        *iso8583.Spec   // message spec (default iso8583.AcquirerSpec())
+	Header      iso8583.Header  // message header after the length (default none)
+	// Mapping translates each message between the engine's form and the host's (nil: none).
+	Mapping *iso8583.Mapping
+	// NetworkCodes are the field 70 codes of sign-on, sign-off and echo (defaults 001, 002, 301).
+	NetworkCodes NetworkCodes
+	Timeout      time.Duration // per request and for dialling (default 5s)
+	EchoInterval time.Duration // 0800/301 echo on each connection every interval (default 30s; negative: no echo)
 	// SignOn sends 0800/001 on connect (a connection whose sign-on is not answered 00 is not used)
 	// and 0800/002 before closing. The zero value is false; DefaultConfig sets it.
 	SignOn       bool
@@ -110,6 +115,14 @@ type Circuit struct {
 	OpenFor  time.Duration // how long it stays open before a probe (default 10s)
 }
 
+// NetworkCodes are the network management codes (field 70) a host wants.
+type NetworkCodes struct {
+	SignOn, SignOff, Echo string
+}
+
+// DefaultNetworkCodes are the contract's: 001 sign-on, 002 sign-off, 301 echo.
+var DefaultNetworkCodes = NetworkCodes{SignOn: iso8583.NetworkSignOn, SignOff: iso8583.NetworkSignOff, Echo: iso8583.NetworkEcho}
+
 // DefaultConfig returns a Config with every default set, SignOn included.
 func DefaultConfig(name, addr string) Config {
 	return Config{
@@ -140,6 +153,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Spec == nil {
 		c.Spec = iso8583.AcquirerSpec()
+	}
+	if c.NetworkCodes.SignOn == "" {
+		c.NetworkCodes.SignOn = DefaultNetworkCodes.SignOn
+	}
+	if c.NetworkCodes.SignOff == "" {
+		c.NetworkCodes.SignOff = DefaultNetworkCodes.SignOff
+	}
+	if c.NetworkCodes.Echo == "" {
+		c.NetworkCodes.Echo = DefaultNetworkCodes.Echo
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -226,6 +248,8 @@ func (c Config) Validate() error {
 		return bad("Circuit.Failures", "must be at least 1")
 	case c.Circuit.OpenFor < 0:
 		return bad("Circuit.OpenFor", "must be positive")
+	case c.Header.Len() >= c.MaxFrame:
+		return bad("Header", "must be shorter than MaxFrame")
 	}
 	for n, e := range c.Endpoints {
 		if !validAddr(e.Addr) {

@@ -147,7 +147,7 @@ func (s *slot) connect(ctx context.Context) (*connection.Connection, error) {
 	s.mu.current = c
 	s.mu.Unlock()
 	if cfg.SignOn {
-		if err := s.i.network(c, iso8583.NetworkSignOn); err != nil {
+		if err := s.i.network(c, cfg.NetworkCodes.SignOn); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("sign-on: %w", err)
 		}
@@ -163,6 +163,7 @@ func (s *slot) options() []connection.Option {
 	codec := &frameCodec{
 		spec:          cfg.Spec,
 		framing:       cfg.Framing,
+		header:        cfg.Header,
 		maxFrame:      cfg.MaxFrame,
 		onDecodeError: s.i.m.decodeErrors.Inc,
 	}
@@ -204,7 +205,7 @@ func (s *slot) serve(ctx context.Context, c *connection.Connection) (lost bool) 
 			s.setState(StateDown, s.lastErrorOr("connection closed by the issuer or the network"), new(false))
 			return true
 		case <-echo:
-			if err := s.i.network(c, iso8583.NetworkEcho); err != nil {
+			if err := s.i.network(c, cfg.NetworkCodes.Echo); err != nil {
 				s.i.m.echoFailures.Inc()
 				failures++
 				s.log.Debug("issuer echo failed", zap.Error(err), zap.Int("in_a_row", failures))
@@ -240,7 +241,7 @@ func (s *slot) drain(c *connection.Connection) {
 		time.Sleep(drainPoll)
 	}
 	if cfg.SignOn {
-		if err := s.i.network(c, iso8583.NetworkSignOff); err != nil {
+		if err := s.i.network(c, cfg.NetworkCodes.SignOff); err != nil {
 			s.log.Info("issuer sign-off not acknowledged", zap.Error(err))
 		}
 	}
@@ -279,6 +280,9 @@ func (i *Issuer) network(c *connection.Connection, code string) error {
 	}
 	i.stans.release(stan)
 	answer, err := typedOf(resp)
+	if err == nil {
+		answer, err = i.cfg.Mapping.Back(answer, req)
+	}
 	if err != nil {
 		return err
 	}

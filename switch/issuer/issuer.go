@@ -183,6 +183,9 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 	i.stans.release(stan)
 	i.m.latency.Observe(time.Since(start).Seconds())
 	out, err := typedOf(resp)
+	if err == nil {
+		out, err = i.cfg.Mapping.Back(out, req)
+	}
 	if err != nil {
 		e.br.failure(adm)
 		i.m.timeout.Inc()
@@ -204,10 +207,14 @@ func (i *Issuer) outbound(ctx context.Context, req *iso8583.Message, stan, sent7
 	return i.envelope(ctx, &out)
 }
 
-// envelope packs an outbound message for the library, MACing requests when the link has a MAC.
+// envelope packs an outbound message for the library in the host's form (the link's mapping),
+// MACing requests when the link has a MAC.
 func (i *Issuer) envelope(ctx context.Context, m *iso8583.Message) (*moov.Message, error) {
+	m, err := i.cfg.Mapping.Out(m)
+	if err != nil {
+		return nil, err
+	}
 	var packed []byte
-	var err error
 	if i.cfg.MAC != nil && iso8583.IsRequest(m.MTI) {
 		packed, err = i.packMACed(ctx, m)
 	} else {
@@ -298,7 +305,10 @@ func (i *Issuer) inbound(c *connection.Connection, mm *moov.Message) {
 // issuer are not part of the link's protocol and are counted and dropped.
 func (i *Issuer) answerIssuerRequest(c *connection.Connection, mm *moov.Message, mti string) {
 	req, err := typedOf(mm)
-	if err != nil || iso8583.MTIClass(mti) != iso8583.MTINetwork {
+	if err == nil {
+		req, err = i.cfg.Mapping.Back(req, nil)
+	}
+	if err != nil || iso8583.MTIClass(req.MTI) != iso8583.MTINetwork {
 		i.m.unmatched.Inc()
 		i.log.Debug("issuer request not handled", zap.String("mti", mti))
 		return
@@ -306,6 +316,9 @@ func (i *Issuer) answerIssuerRequest(c *connection.Connection, mm *moov.Message,
 	resp := &iso8583.Message{
 		MTI: iso8583.MTINetworkResponse, TransmissionDateTime: req.TransmissionDateTime, STAN: req.STAN,
 		AcquirerID: req.AcquirerID, ResponseCode: iso8583.RCApproved, NetworkCode: req.NetworkCode,
+	}
+	if !i.cfg.Spec.Defines(70) && i.cfg.Mapping == nil {
+		resp.NetworkCode = "" // a host whose spec has no field 70
 	}
 	out, err := i.envelope(context.Background(), resp)
 	if err == nil {
@@ -361,6 +374,9 @@ func sweepInterval(window time.Duration) time.Duration {
 
 func (i *Issuer) handleLate(la lateAnswer) {
 	resp, err := typedOf(la.resp)
+	if err == nil {
+		resp, err = i.cfg.Mapping.Back(resp, la.req)
+	}
 	if err != nil {
 		i.log.Warn("late answer unreadable", zap.Error(err))
 		return
