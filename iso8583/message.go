@@ -564,3 +564,28 @@ func (m *Message) Clear(id int) {
 	}
 	m.Other = slices.DeleteFunc(m.Other, func(f Field) bool { return f.ID == id })
 }
+
+// Field returns field id as text: binary fields as upper-case hex.
+func (m *Message) Field(id int) (string, bool) { return m.text(id) }
+
+// SetField sets field id from text (binary fields from hex); "" removes it.
+func (m *Message) SetField(id int, v string) { m.setText(id, v) }
+
+// Fields lists the fields present, in field order, as text.
+func (m *Message) Fields() []Field {
+	var out []Field
+	for id := 2; id <= maxField; id++ {
+		if v, ok := m.text(id); ok {
+			out = append(out, Field{ID: id, Value: v})
+		}
+	}
+	return out
+}
+
+// FieldName is the spec's description of field id ("" when it does not define it).
+func (s *Spec) FieldName(id int) string {
+	if !s.Defines(id) {
+		return ""
+	}
+	return s.moov.Fields[id].Spec().Description
+}

@@ -51,6 +51,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newServeCmd(),
 		newLedgerCmd(),
 		newAuditCmd(),
+		newISOCmd(),
 		newAPIKeyCmd(),
 		newSAFCmd(),
 	)
