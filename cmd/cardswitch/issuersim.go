@@ -17,13 +17,15 @@ func newIssuerSimCmd() *cobra.Command {
 	var (
 		cfg      simissuer.Config
 		framing  string
+		specName string
+		header   string
 		logLevel string
 		keys     simKeys
 		journal  string
 		jsync    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--max-conns N] [--journal FILE [--journal-sync]] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
+		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--spec S] [--header H] [--max-conns N] [--journal FILE [--journal-sync]] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
 		Short: "Run an issuer host simulator (decisions on the last two digits of the amount)",
 		Long: `Run an issuer host simulator. It answers on the last two digits of field 4 (minor units):
 05, 14, 51, 54, 55, 57, 61, 62, 65 with that response code; 98 with an approval after --slow-delay;
@@ -53,6 +55,12 @@ before the answer is sent: what ` + "`cardswitch ledger reconcile --journal FILE
 				return usagef("--framing: %v", err)
 			}
 			cfg.Framing = f
+			if cfg.Spec, err = iso8583.LoadSpec(specName); err != nil {
+				return usagef("--spec: %v", err)
+			}
+			if cfg.Header, err = iso8583.ParseHeader(header); err != nil {
+				return usagef("--header: %v", err)
+			}
 			if cfg.Security, err = keys.security(); err != nil {
 				return err
 			}
@@ -91,6 +99,8 @@ before the answer is sent: what ` + "`cardswitch ledger reconcile --journal FILE
 	fl.DurationVar(&cfg.SlowDelay, "slow-delay", simissuer.DefaultSlowDelay, "delay before approving an amount ending in 98")
 	fl.DurationVar(&cfg.Latency, "latency", 0, "added to every answer")
 	fl.StringVar(&framing, "framing", "binary2", "length header: binary2, ascii4 or bcd2")
+	fl.StringVar(&specName, "spec", iso8583.SpecContract, "spec: contract, moov-spec87ascii, moov-spec87hex, or a moov-io JSON spec file (docs/iso8583.md)")
+	fl.StringVar(&header, "header", "", "message header after the length: tpdu:<10 hex digits> (answered with its NIIs swapped), hex:<bytes> or ascii:<text>")
 	fl.IntVar(&cfg.MaxConns, "max-conns", simissuer.DefaultMaxConns, "concurrent connections accepted")
 	fl.StringVar(&journal, "journal", "", "append every request, advice and reversal with its answer to this file (JSON lines)")
 	fl.BoolVar(&jsync, "journal-sync", false, "fsync the journal after every record (survives a power loss, not only a kill)")

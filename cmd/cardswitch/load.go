@@ -20,7 +20,7 @@ import (
 
 // loadFlags are the command line of `cardswitch load`.
 type loadFlags struct {
-	target, mix, merchants, bins, framing, prefix, currency string
+	target, mix, merchants, bins, framing, prefix, currency, spec, header string
 	report, ledgerLog, expect, logLevel                     string
 	rate, concurrency, terminals, connsPerTerminal, cards   int
 	repeats, completionShare, partialShare, maxInFlight     int
@@ -100,6 +100,8 @@ func newLoadCmd() *cobra.Command {
 	fl.IntVar(&f.connsPerTerminal, "conns-per-terminal", load.DefaultConnsPerTerminal, "TCP connections per terminal")
 	fl.StringVar(&f.prefix, "terminal-prefix", load.DefaultTerminalPrefix, "start of the terminal IDs, padded with digits to 8 characters")
 	fl.StringVar(&f.framing, "framing", "binary2", "length header: binary2, ascii4 or bcd2")
+	fl.StringVar(&f.spec, "spec", iso8583.SpecContract, "the terminals' spec: contract, moov-spec87ascii, moov-spec87hex, or a moov-io JSON spec file (docs/iso8583.md)")
+	fl.StringVar(&f.header, "header", "", "message header after the length: tpdu:<10 hex digits>, hex:<bytes> or ascii:<text>")
 	fl.DurationVar(&f.timeout, "timeout", load.DefaultTimeout, "a request unanswered this long is a timeout")
 	fl.BoolVar(&f.noReversal, "no-reversal", false, "do not send a 0400 reversal for a 0100/0200 that timed out")
 	fl.IntVar(&f.repeats, "repeats", load.DefaultRepeatsMax, "repeats (0401, 0221) of a reversal or completion that timed out")
@@ -155,6 +157,14 @@ func (f *loadFlags) config() (load.Config, []load.Threshold, error) {
 	if err != nil {
 		return load.Config{}, nil, usagef("--framing: %v", err)
 	}
+	spec, err := iso8583.LoadSpec(f.spec)
+	if err != nil {
+		return load.Config{}, nil, usagef("--spec: %v", err)
+	}
+	header, err := iso8583.ParseHeader(f.header)
+	if err != nil {
+		return load.Config{}, nil, usagef("--header: %v", err)
+	}
 	if f.expect != "" {
 		if thresholds, err = load.ParseThresholds(f.expect); err != nil {
 			return load.Config{}, nil, usagef("--expect: %v", err)
@@ -166,7 +176,7 @@ func (f *loadFlags) config() (load.Config, []load.Threshold, error) {
 		BINs: strings.Split(f.bins, ","), Cards: f.cards, Merchants: merchants, Currency: f.currency, Timeout: f.timeout,
 		NoReversal: f.noReversal, RepeatsMax: orNone(f.repeats), CompletionShare: orNone(f.completionShare),
 		PartialShare: orNone(f.partialShare), CompletionDelay: f.completionDelay, MaxInFlightPerConn: f.maxInFlight,
-		Seed: f.seed,
+		Seed: f.seed, Spec: spec, Header: header,
 	}
 	if f.completionDelay == 0 {
 		cfg.CompletionDelay = time.Nanosecond // "at once"; zero would mean the default

@@ -87,7 +87,15 @@ func (c *simConn) readLoop() {
 		}
 		buf = frame[:0]
 		arrived := time.Now()
-		body, timing, ok := c.s.handle(frame)
+		hdr, msg, err := cfg.Header.Split(frame)
+		if err != nil {
+			c.log.Debug("frame shorter than its header: closing the connection")
+			return
+		}
+		body, timing, ok := c.s.handle(msg)
+		if ok && body != nil && cfg.Header.Len() > 0 {
+			body = append(cfg.Header.AppendAnswer(make([]byte, 0, cfg.Header.Len()+len(body)), hdr), body...)
+		}
 		if !ok {
 			c.log.Debug("unreadable MTI: closing the connection")
 			return

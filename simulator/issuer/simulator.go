@@ -43,6 +43,7 @@ type Config struct {
 	Latency      time.Duration   // added to every answer (default 0)
 	Framing      iso8583.Framing // length header (default binary2)
 	Spec         *iso8583.Spec   // message spec (default iso8583.AcquirerSpec())
+	Header       iso8583.Header  // message header after the length; answers carry the request's (a TPDU swapped)
 	MaxConns     int             // concurrent connections; more are closed at accept (default 64)
 	MaxInFlight  int             // answers pending per connection (default 4096)
 	MaxFrame     int             // largest request in bytes (default 8192)

@@ -32,7 +32,11 @@ func (c *conn) readLoop(nc net.Conn) {
 		}
 		buf = frame[:0]
 		now := time.Now()
-		resp, err := iso8583.Unpack(cfg.Spec, frame)
+		_, msg, err := cfg.Header.Split(frame)
+		var resp *iso8583.Message
+		if err == nil {
+			resp, err = iso8583.Unpack(cfg.Spec, msg)
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.mu.stats.unmatched++

@@ -88,6 +88,7 @@ type Config struct {
 	TerminalPrefix   string          // start of every terminal ID, padded with digits to 8 (default "LOAD")
 	Framing          iso8583.Framing // length header (default binary2)
 	Spec             *iso8583.Spec   // message spec (default the acquirer spec)
+	Header           iso8583.Header  // message header after the length (default none)
 
 	BINs       []string        // PAN prefixes the test cards start with (default 4 and 5, the default routes)
 	PANLength  int             // digits of a test PAN, check digit included (default 16)

@@ -514,7 +514,7 @@ func (c *conn) sendLocked(r *request, now time.Time) error {
 		}
 	}
 	tp := c.tmpl[r.merchant][sh]
-	start := len(c.out) + c.g.cfg.Framing.HeaderLen()
+	start := len(c.out) + c.g.cfg.Framing.HeaderLen() + c.g.cfg.Header.Len()
 	out, err := tp.appendTo(c.out, c.g.cfg.Framing, &v)
 	if err != nil {
 		c.recycleLocked(r)

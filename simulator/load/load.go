@@ -138,7 +138,7 @@ func (g *generator) newConns() error {
 		tmpl := make([][shapeCount]*template, len(g.merchantIDs))
 		for m, mid := range g.merchantIDs {
 			for sh := shape(0); sh < shapeCount; sh++ {
-				tp, err := newTemplate(cfg.Spec, sh, term.id, mid, cfg.Currency, cfg.PANLength, g.macs())
+				tp, err := newTemplate(cfg.Spec, cfg.Header, sh, term.id, mid, cfg.Currency, cfg.PANLength, g.macs())
 				if err != nil {
 					return err
 				}

@@ -181,7 +181,7 @@ func TestTemplatesMatchTheCodec(t *testing.T) {
 	cards := newCards(50, 19, []string{"4", "5"}, time.Now(), rng)
 	for n := 0; n < 2*int(shapeCount); n++ {
 		sh, mac := shape(n/2), n%2 == 1
-		tp, err := newTemplate(spec, sh, "TERM0001", "GOVAGENCY000001", "978", 19, mac)
+		tp, err := newTemplate(spec, iso8583.Header{}, sh, "TERM0001", "GOVAGENCY000001", "978", 19, mac)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cardswitch/cardswitch/iso8583"
@@ -100,9 +101,13 @@ var shapePatches = [shapeCount][]patch{
 // posEntryMode is field 22: PAN entered by an e-commerce gateway (81), no PIN entry capability (0).
 const posEntryMode = "810"
 
-// template is one shape packed for one terminal and merchant, with where each patch goes.
+// template is one shape packed for one terminal and merchant, with where each patch goes. In a
+// spec whose fields do not sit at fixed places as characters (BCD numerics, binary lengths), the
+// template is packed: every request is packed by the codec instead.
 type template struct {
-	body []byte
+	header []byte // the message header, before body
+	body   []byte // the header and the message
+	packed *packedShape
 	off  [patchCount]int // offset in body; -1 when the shape does not carry the field
 	wid  [patchCount]int
 	// macAt is the offset of the MAC field (the last, 16 hex characters, zero until a request's
@@ -110,9 +115,34 @@ type template struct {
 	macAt int
 }
 
+// packedShape is what a packed template builds each request from.
+type packedShape struct {
+	spec                         *iso8583.Spec
+	sh                           shape
+	terminal, merchant, currency string
+}
+
 // newTemplate packs sh for terminal and merchant with placeholder values and finds where each
-// patched field sits; with mac, the message ends with an all-zero MAC field.
-func newTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency string, panLength int, mac bool) (*template, error) {
+// patched field sits; with mac, the message ends with an all-zero MAC field. A spec where the
+// patches have no fixed place gets a packed template (not with a MAC).
+func newTemplate(spec *iso8583.Spec, h iso8583.Header, sh shape, terminal, merchant, currency string, panLength int, mac bool) (*template, error) {
+	t, err := newPatchedTemplate(spec, sh, terminal, merchant, currency, panLength, mac)
+	if err != nil && !mac {
+		if _, perr := shapeBase(sh, terminal, merchant, currency).Pack(spec); perr != nil {
+			return nil, fmt.Errorf("template: %w", perr)
+		}
+		t = &template{macAt: -1, packed: &packedShape{spec: spec, sh: sh, terminal: terminal, merchant: merchant, currency: currency}}
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.header = h.Request()
+	t.body = append(append([]byte(nil), t.header...), t.body...)
+	return t, nil
+}
+
+func newPatchedTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency string, panLength int, mac bool) (*template, error) {
 	t := &template{macAt: -1}
 	for i := range t.off {
 		t.off[i] = -1
@@ -143,7 +173,7 @@ func newTemplate(spec *iso8583.Spec, sh shape, terminal, merchant, currency stri
 		}
 		t.off[p], t.wid[p] = off, n
 	}
-	if !bytes.Equal(body[:mtiLen], []byte(base.MTI)) {
+	if len(body) < mtiLen || !bytes.Equal(body[:mtiLen], []byte(base.MTI)) {
 		return nil, fmt.Errorf("template: the message does not start with its MTI")
 	}
 	if mac {
@@ -211,11 +241,18 @@ type fields struct {
 // appendTo appends the framed request to dst.
 func (t *template) appendTo(dst []byte, f iso8583.Framing, v *fields) ([]byte, error) {
 	start := len(dst)
+	if p := t.packed; p != nil {
+		b, err := messageOf(p.sh, p.terminal, p.merchant, p.currency, v, t).Pack(p.spec)
+		if err != nil {
+			return dst, err
+		}
+		return iso8583.AppendFrame(dst, f, append(append([]byte(nil), t.header...), b...))
+	}
 	dst, err := iso8583.AppendFrame(dst, f, t.body)
 	if err != nil {
 		return dst[:start], err
 	}
-	b := dst[start+f.HeaderLen():]
+	b := dst[start+f.HeaderLen()+len(t.header):]
 	copy(b[:mtiLen], v.mti)
 	t.put(b, pPAN, v.pan)
 	t.put(b, pPC, v.pc)
@@ -264,37 +301,49 @@ func (t *template) selfCheck(spec *iso8583.Spec, sh shape, terminal, merchant, c
 	if err != nil {
 		return err
 	}
-	got, err := iso8583.Unpack(spec, frame[2:])
+	got, err := iso8583.Unpack(spec, frame[2+len(t.header):])
 	if err != nil {
 		return fmt.Errorf("template self-check: %w", err)
 	}
-	want := shapeBase(sh, terminal, merchant, currency)
-	want.MTI, want.PAN, want.ProcessingCode = v.mti, v.pan, v.pc
-	want.Amount = iso8583.FormatAmount(v.amount)
-	want.TransmissionDateTime, want.STAN = string(v.f7[:]), stanString(v.stan)
-	want.LocalTime, want.LocalDate = string(v.f12[:]), string(v.f13[:])
-	if t.off[pExpiry] >= 0 {
-		want.Expiry = string(v.expiry[:])
-	}
-	if t.off[pRRN] >= 0 {
-		want.RRN = v.rrn
-	}
-	if t.off[pRef] >= 0 {
-		want.AdditionalData = string(v.ref[:])
-	}
-	if t.off[pOrig] >= 0 {
-		want.OriginalData = string(v.orig[:])
-	}
-	if t.off[pPIN] >= 0 {
-		want.PINBlock, _ = hex.DecodeString(string(v.pin[:]))
-	}
-	if t.macAt >= 0 {
-		withMACPlaceholder(want)
-	}
+	want := messageOf(sh, terminal, merchant, currency, v, t)
 	if id := firstDifference(got, want); id >= 0 {
 		return fmt.Errorf("template self-check: field %d of a patched message does not read back as written", id)
 	}
 	return nil
+}
+
+// messageOf is the typed request of shape sh with the values v, the fields t carries.
+func messageOf(sh shape, terminal, merchant, currency string, v *fields, t *template) *iso8583.Message {
+	m := shapeBase(sh, terminal, merchant, currency)
+	m.MTI, m.PAN, m.ProcessingCode = v.mti, v.pan, v.pc
+	m.Amount = iso8583.FormatAmount(v.amount)
+	m.TransmissionDateTime, m.STAN = string(v.f7[:]), stanString(v.stan)
+	m.LocalTime, m.LocalDate = string(v.f12[:]), string(v.f13[:])
+	carries := func(p patch) bool {
+		if t.packed != nil {
+			return slices.Contains(shapePatches[sh], p)
+		}
+		return t.off[p] >= 0
+	}
+	if carries(pExpiry) && v.expiry != nil {
+		m.Expiry = string(v.expiry[:])
+	}
+	if carries(pRRN) {
+		m.RRN = v.rrn
+	}
+	if carries(pRef) && v.ref != nil {
+		m.AdditionalData = string(v.ref[:])
+	}
+	if carries(pOrig) && v.orig != nil {
+		m.OriginalData = string(v.orig[:])
+	}
+	if carries(pPIN) && v.pin != nil {
+		m.PINBlock, _ = hex.DecodeString(string(v.pin[:]))
+	}
+	if t.macAt >= 0 {
+		withMACPlaceholder(m)
+	}
+	return m
 }
 
 // firstDifference returns the number of the first field (0: the MTI) where a and b differ, or -1.
