@@ -21,13 +21,13 @@ import (
 // loadFlags are the command line of `cardswitch load`.
 type loadFlags struct {
 	target, mix, merchants, bins, framing, prefix, currency, spec, header string
-	report, ledgerLog, expect, logLevel                     string
-	rate, concurrency, terminals, connsPerTerminal, cards   int
-	repeats, completionShare, partialShare, maxInFlight     int
-	duration, timeout, completionDelay                      time.Duration
-	noReversal, quiet                                       bool
-	seed                                                    uint64
-	requests                                                int64
+	report, ledgerLog, expect, logLevel                                   string
+	rate, concurrency, terminals, connsPerTerminal, cards                 int
+	repeats, completionShare, partialShare, maxInFlight                   int
+	duration, timeout, completionDelay                                    time.Duration
+	noReversal, quiet                                                     bool
+	seed                                                                  uint64
+	requests                                                              int64
 }
 
 // newLoadCmd is `cardswitch load`: the card and terminal simulator as a load generator.

@@ -108,8 +108,8 @@ type template struct {
 	header []byte // the message header, before body
 	body   []byte // the header and the message
 	packed *packedShape
-	off  [patchCount]int // offset in body; -1 when the shape does not carry the field
-	wid  [patchCount]int
+	off    [patchCount]int // offset in body; -1 when the shape does not carry the field
+	wid    [patchCount]int
 	// macAt is the offset of the MAC field (the last, 16 hex characters, zero until a request's
 	// MAC is written over it); -1 when requests carry no MAC.
 	macAt int
