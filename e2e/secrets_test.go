@@ -53,21 +53,23 @@ func TestSecretsNeverPrintedOrLogged(t *testing.T) {
 
 	// The trust-authenticated test server ignores the password, so the switch runs with it.
 	dbURL := pgtest.Schema(t)
-	acquirer, web, alpha := freePort(t), freePort(t), freePort(t)
+	acquirer, web, api, alpha := freePort(t), freePort(t), freePort(t), freePort(t)
 	k := testkeys.ConfigKey
 	cfg := func(db string) string {
 		path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 		require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(`acceptor: {listen: %q}
 http: {listen: %q, token_file: %q}
+api: {listen: %q}
 issuers:
   - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s, zpk: %s, mac_key: %s,
      emv: {scheme: visa-cvn10, mk_ac: %s}}
 terminals:
   - {id: E2ESEC01, tpk: %s, mac_key: %s}
   - {id: E2ESEC02, bdk: %s}
-ledger: {database_url: %q, database_password_file: %q}
+ledger: {database_url: %q, database_password_file: %q, data_dir: %q}
 log: {level: debug}
-`, acquirer, web, tokenFile, alpha, k(keys.ZPK), k(keys.ZAK), k(keys.MKAC), k(keys.TPK), k(keys.TAK), k(keys.BDK), db, passwordFile)), 0o600))
+`, acquirer, web, tokenFile, api, alpha, k(keys.ZPK), k(keys.ZAK), k(keys.MKAC), k(keys.TPK), k(keys.TAK), k(keys.BDK), db, passwordFile,
+			filepath.Join(dir, "data"))), 0o600))
 		return path
 	}
 	path := cfg(dbURL)
