@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,14 +18,23 @@ const safColumns = `seq, key, event_id, issuer, node, payee, kind, state, mti, r
 // queueSAF queues a plan's new items, its changes (consecutive changes of one op as one
 // statement over arrays) and its pruning, to go with the COMMIT.
 func (b *batchTx) queueSAF(p *ledger.Plan) {
-	if n := len(p.SAFInserts); n > 0 {
+	var intents, items []*ledger.SAFItem
+	for _, r := range p.SAFInserts {
+		if r.State == ledger.SAFIntent {
+			intents = append(intents, r)
+		} else {
+			items = append(items, r)
+		}
+	}
+	b.queueIntents(intents)
+	if n := len(items); n > 0 {
 		str := func() []string { return make([]string, n) }
 		key, event, issuer, node, payee, mti, rrn, pan, cur, lastErr, rc := str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str()
 		kind, state := make([]int16, n), make([]int16, n)
 		amount, attempts := make([]int64, n), make([]int32, n)
 		msg, sealed := make([][]byte, n), make([][]byte, n)
 		created, queued, next, updated := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
-		for i, r := range p.SAFInserts {
+		for i, r := range items {
 			key[i], event[i], issuer[i], node[i], payee[i] = r.Key, r.EventID, r.Issuer, r.Node, r.Payee
 			mti[i], rrn[i], pan[i], cur[i], lastErr[i], rc[i] = r.MTI, r.RRN, r.MaskedPAN, r.Currency, r.LastError, r.ResponseCode
 			kind[i], state[i], amount[i], attempts[i] = int16(r.Kind), int16(r.State), r.Amount, int32(r.Attempts)
@@ -67,11 +77,16 @@ func (b *batchTx) queueSAFChanges(cs []ledger.SAFChange) {
 	}
 	q := b.queued()
 	switch cs[0].Op {
-	case ledger.SAFActivate:
-		q.Queue(`UPDATE saf_items s SET state = 2, queued_at = c.at, next_attempt_at = c.at, updated_at = c.at
-			FROM unnest($1::text[], $2::timestamptz[]) AS c(key, at) WHERE s.key = c.key AND s.state = 1`, keys, at)
+	case ledger.SAFActivate: // to the queue as reversals due now (kind 1), then out of the intents
+		q.Queue(`INSERT INTO saf_items (key, event_id, issuer, node, payee, kind, state, mti, rrn, masked_pan,
+				currency, amount, message, pan_sealed, attempts, created_at, queued_at, next_attempt_at, updated_at)
+			SELECT i.key, i.event_id, i.issuer, i.node, i.payee, 1, 2, i.mti, i.rrn, i.masked_pan, i.currency, i.amount,
+				i.message, i.pan_sealed, 0, i.created_at, c.at, c.at, c.at
+			FROM ledger_intents i JOIN unnest($1::text[], $2::timestamptz[]) AS c(key, at) ON i.key = c.key
+			ON CONFLICT (key) DO NOTHING`, keys, at)
+		q.Queue(`DELETE FROM ledger_intents WHERE key = ANY($1)`, keys)
 	case ledger.SAFResolve:
-		q.Queue(`DELETE FROM saf_items WHERE key = ANY($1) AND state = 1`, keys)
+		q.Queue(`DELETE FROM ledger_intents WHERE key = ANY($1)`, keys)
 	case ledger.SAFFailed:
 		q.Queue(`UPDATE saf_items s SET attempts = s.attempts + 1, next_attempt_at = c.next, updated_at = c.at,
 				last_error = c.err
@@ -96,13 +111,13 @@ func (b *batchTx) queueSAFChanges(cs []ledger.SAFChange) {
 // StaleIntents implements ledger.BatchTx, oldest first. The rows are locked (skipping any that
 // another transaction holds): two instances recovering at once activate each intent once.
 func (b *batchTx) StaleIntents(ctx context.Context, before time.Time, node string, limit int) ([]*ledger.SAFItem, error) {
-	rows, err := b.conn.Query(ctx, `SELECT `+safColumns+` FROM saf_items
-		WHERE state = 1 AND created_at < $1 AND ($2::text = '' OR node = $2)
+	rows, err := b.conn.Query(ctx, `SELECT `+intentColumns+` FROM ledger_intents
+		WHERE created_at < $1 AND ($2::text = '' OR node = $2)
 		ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED`, before, node, limit)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	items, err := pgx.CollectRows(rows, scanSAF)
+	items, err := pgx.CollectRows(rows, scanIntent)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -113,9 +128,43 @@ func (b *batchTx) StaleIntents(ctx context.Context, before time.Time, node strin
 	return out, nil
 }
 
+const intentColumns = `key, event_id, issuer, node, payee, mti, rrn, masked_pan, currency, amount, message, pan_sealed,
+	created_at`
+
+// queueIntents queues the plan's new intents.
+func (b *batchTx) queueIntents(intents []*ledger.SAFItem) {
+	n := len(intents)
+	if n == 0 {
+		return
+	}
+	str := func() []string { return make([]string, n) }
+	key, event, issuer, node, payee, mti, rrn, pan, cur := str(), str(), str(), str(), str(), str(), str(), str(), str()
+	amount, msg, sealed, created := make([]int64, n), make([][]byte, n), make([][]byte, n), make([]time.Time, n)
+	for i, r := range intents {
+		key[i], event[i], issuer[i], node[i], payee[i] = r.Key, r.EventID, r.Issuer, r.Node, r.Payee
+		mti[i], rrn[i], pan[i], cur[i], amount[i] = r.MTI, r.RRN, r.MaskedPAN, r.Currency, r.Amount
+		msg[i], sealed[i], created[i] = r.Packed, r.PANSealed, r.CreatedAt
+	}
+	b.queued().Queue(`INSERT INTO ledger_intents (`+intentColumns+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::bigint[], $11::bytea[], $12::bytea[], $13::timestamptz[])`,
+		key, event, issuer, node, payee, mti, rrn, pan, cur, amount, msg, sealed, created)
+}
+
+func scanIntent(row pgx.CollectableRow) (ledger.SAFItem, error) {
+	var it ledger.SAFItem
+	err := row.Scan(&it.Key, &it.EventID, &it.Issuer, &it.Node, &it.Payee, &it.MTI, &it.RRN, &it.MaskedPAN, &it.Currency,
+		&it.Amount, &it.Packed, &it.PANSealed, &it.CreatedAt)
+	it.Kind, it.State = ledger.SAFReversal, ledger.SAFIntent
+	it.CreatedAt = it.CreatedAt.UTC()
+	it.QueuedAt, it.NextAttemptAt, it.UpdatedAt = it.CreatedAt, it.CreatedAt, it.CreatedAt
+	return it, err
+}
+
 // SAFKeys implements ledger.BatchTx.
 func (b *batchTx) SAFKeys(ctx context.Context, keys []string) ([]string, error) {
-	rows, err := b.conn.Query(ctx, `SELECT key FROM saf_items WHERE key = ANY($1)`, keys)
+	rows, err := b.conn.Query(ctx, `SELECT key FROM saf_items WHERE key = ANY($1)
+		UNION ALL SELECT key FROM ledger_intents WHERE key = ANY($1)`, keys)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -138,16 +187,34 @@ func (s *Store) SAFList(ctx context.Context, f ledger.SAFFilter) ([]ledger.SAFIt
 	if len(states) == 0 {
 		states = []ledger.SAFState{ledger.SAFQueued, ledger.SAFParked}
 	}
-	st := make([]int16, len(states))
-	for i, x := range states {
-		st[i] = int16(x)
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > ledger.MaxSAFList {
 		limit = ledger.MaxSAFList
 	}
-	return s.safQuery(ctx, `SELECT `+safColumns+` FROM saf_items WHERE state = ANY($1)
+	var intents []ledger.SAFItem
+	if slices.Contains(states, ledger.SAFIntent) {
+		rows, err := s.pool.Query(ctx, `SELECT `+intentColumns+` FROM ledger_intents
+			WHERE ($1::text = '' OR issuer = $1) AND ($2::text = '' OR event_id = $2) ORDER BY created_at LIMIT $3`,
+			f.Issuer, f.EventID, limit)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		if intents, err = pgx.CollectRows(rows, scanIntent); err != nil {
+			return nil, mapErr(err)
+		}
+		states = slices.DeleteFunc(slices.Clone(states), func(st ledger.SAFState) bool { return st == ledger.SAFIntent })
+		if len(states) == 0 || len(intents) >= limit {
+			return intents, nil
+		}
+		limit -= len(intents)
+	}
+	st := make([]int16, len(states))
+	for i, x := range states {
+		st[i] = int16(x)
+	}
+	items, err := s.safQuery(ctx, `SELECT `+safColumns+` FROM saf_items WHERE state = ANY($1)
 		AND ($2::text = '' OR issuer = $2) AND ($3::text = '' OR event_id = $3) ORDER BY seq LIMIT $4`, st, f.Issuer, f.EventID, limit)
+	return append(intents, items...), err
 }
 
 // SAFItem returns one item by its id; ledger.ErrNotFound when there is none.
@@ -164,8 +231,11 @@ func (s *Store) SAFItem(ctx context.Context, seq int64) (*ledger.SAFItem, error)
 
 // SAFStats returns the queue's shape per issuer.
 func (s *Store) SAFStats(ctx context.Context) ([]ledger.SAFStats, error) {
-	rows, err := s.pool.Query(ctx, `SELECT issuer, state, count(*), min(queued_at) FROM saf_items
-		WHERE state IN (1, 2, 4) GROUP BY issuer, state ORDER BY issuer`)
+	rows, err := s.pool.Query(ctx, `SELECT issuer, state, n, oldest FROM (
+			SELECT issuer, state, count(*) AS n, min(queued_at) AS oldest FROM saf_items WHERE state IN (2, 4) GROUP BY issuer, state
+			UNION ALL
+			SELECT issuer, 1::smallint, count(*), min(created_at) FROM ledger_intents GROUP BY issuer) s
+		ORDER BY issuer, state`)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,11 +18,19 @@ const safInsertColumns = `key, event_id, issuer, node, payee, kind, state, mti, 
 
 const safColumns = `seq, ` + safInsertColumns
 
+const intentColumns = `key, event_id, issuer, node, payee, mti, rrn, masked_pan, currency, amount, message, pan_sealed,
+	created_at`
+
+// activateSQL moves an intent to the queue as a reversal due now (kind 1 is ledger.SAFReversal);
+// an intent already gone (resolved, or activated by another batch) moves nothing.
+const activateSQL = `INSERT OR IGNORE INTO saf_items (` + safInsertColumns + `)
+	SELECT key, event_id, issuer, node, payee, 1, 2, mti, rrn, masked_pan, currency, amount, message, pan_sealed, 0,
+		created_at, ?1, ?1, ?1, '', '' FROM ledger_intents WHERE key = ?2`
+
 // The batch's single-row changes, by op (prepared once on the write connection).
 var safChangeSQL = map[ledger.SAFOp]string{
-	ledger.SAFActivate: `UPDATE saf_items SET state = 2, queued_at = ?1, next_attempt_at = ?1, updated_at = ?1
-		WHERE key = ?2 AND state = 1`,
-	ledger.SAFResolve: `DELETE FROM saf_items WHERE key = ?2 AND state = 1 AND ?1 IS NOT NULL`,
+	ledger.SAFActivate: `DELETE FROM ledger_intents WHERE key = ?2 AND ?1 IS NOT NULL`, // after activateSQL
+	ledger.SAFResolve:  `DELETE FROM ledger_intents WHERE key = ?2 AND ?1 IS NOT NULL`,
 	ledger.SAFFailed: `UPDATE saf_items SET attempts = attempts + 1, next_attempt_at = ?3, updated_at = ?1,
 		last_error = ?4 WHERE seq = ?2 AND state = 2`,
 	ledger.SAFDeliver: `UPDATE saf_items SET state = 3, attempts = attempts + 1, updated_at = ?1, response_code = ?3,
@@ -35,10 +44,25 @@ var safChangeSQL = map[ledger.SAFOp]string{
 const safPruneSQL = `DELETE FROM saf_items WHERE seq IN
 	(SELECT seq FROM saf_items WHERE state = 3 AND updated_at < ? ORDER BY updated_at LIMIT ?)`
 
-// writeSAF writes a plan's new items, then its changes in order, then its pruning.
+// writeSAF writes a plan's new intents and items, then its changes in order, then its pruning.
 func (b *batchTx) writeSAF(ctx context.Context, p *ledger.Plan) error {
-	if _, err := b.execRows(ctx, safInsert, len(p.SAFInserts), func(args []any, i int) []any {
-		r := p.SAFInserts[i]
+	var intents, items []*ledger.SAFItem
+	for _, r := range p.SAFInserts {
+		if r.State == ledger.SAFIntent {
+			intents = append(intents, r)
+		} else {
+			items = append(items, r)
+		}
+	}
+	if _, err := b.execRows(ctx, intentInsert, len(intents), func(args []any, i int) []any {
+		r := intents[i]
+		return append(args, r.Key, r.EventID, r.Issuer, r.Node, r.Payee, r.MTI, r.RRN, r.MaskedPAN, r.Currency,
+			r.Amount, r.Packed, r.PANSealed, r.CreatedAt.UnixNano())
+	}); err != nil {
+		return fmt.Errorf("intent insert: %w", err)
+	}
+	if _, err := b.execRows(ctx, safInsert, len(items), func(args []any, i int) []any {
+		r := items[i]
 		return append(args, r.Key, r.EventID, r.Issuer, r.Node, r.Payee, int64(r.Kind), int64(r.State), r.MTI, r.RRN,
 			r.MaskedPAN, r.Currency, r.Amount, r.Packed, r.PANSealed, int64(r.Attempts), r.CreatedAt.UnixNano(),
 			r.QueuedAt.UnixNano(), r.NextAttemptAt.UnixNano(), r.UpdatedAt.UnixNano(), r.LastError, r.ResponseCode)
@@ -54,6 +78,11 @@ func (b *batchTx) writeSAF(ctx context.Context, p *ledger.Plan) error {
 		switch c.Op {
 		case ledger.SAFActivate, ledger.SAFResolve:
 			args = []any{c.At.UnixNano(), c.Key}
+			if c.Op == ledger.SAFActivate {
+				if _, err := b.w.ExecContext(ctx, activateSQL, args...); err != nil {
+					return fmt.Errorf("saf activate: %w", mapErr(err))
+				}
+			}
 		case ledger.SAFFailed:
 			args = []any{c.At.UnixNano(), c.Seq, c.NextAttemptAt.UnixNano(), c.Error}
 		case ledger.SAFDeliver:
@@ -77,24 +106,20 @@ func (b *batchTx) writeSAF(ctx context.Context, p *ledger.Plan) error {
 
 // StaleIntents implements ledger.BatchTx, oldest first.
 func (b *batchTx) StaleIntents(ctx context.Context, before time.Time, node string, limit int) ([]*ledger.SAFItem, error) {
-	q := `SELECT ` + safColumns + ` FROM saf_items WHERE state = 1 AND created_at < ?`
+	q := `SELECT ` + intentColumns + ` FROM ledger_intents WHERE created_at < ?`
 	args := []any{before.UnixNano()}
 	if node != "" {
 		q += ` AND node = ?`
 		args = append(args, node)
 	}
 	q += ` ORDER BY created_at LIMIT ?`
-	items, err := scanSAF(b.w.QueryContext(ctx, q, append(args, int64(limit))...))
-	out := make([]*ledger.SAFItem, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out, err
+	return scanIntents(b.w.QueryContext(ctx, q, append(args, int64(limit))...))
 }
 
 // SAFKeys implements ledger.BatchTx.
 func (b *batchTx) SAFKeys(ctx context.Context, keys []string) ([]string, error) {
-	rows, err := b.w.QueryContext(ctx, `SELECT key FROM saf_items WHERE key IN (SELECT value FROM json_each(?))`, jsonArray(keys))
+	rows, err := b.w.QueryContext(ctx, `SELECT key FROM saf_items WHERE key IN (SELECT value FROM json_each(?1))
+		UNION ALL SELECT key FROM ledger_intents WHERE key IN (SELECT value FROM json_each(?1))`, jsonArray(keys))
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -127,6 +152,22 @@ func (s *Store) SAFList(ctx context.Context, f ledger.SAFFilter) ([]ledger.SAFIt
 	if len(states) == 0 {
 		states = []ledger.SAFState{ledger.SAFQueued, ledger.SAFParked}
 	}
+	limit := f.Limit
+	if limit <= 0 || limit > ledger.MaxSAFList {
+		limit = ledger.MaxSAFList
+	}
+	var intents []ledger.SAFItem
+	if slices.Contains(states, ledger.SAFIntent) {
+		var err error
+		if intents, err = s.intents(ctx, f, limit); err != nil {
+			return nil, err
+		}
+		states = slices.DeleteFunc(slices.Clone(states), func(st ledger.SAFState) bool { return st == ledger.SAFIntent })
+		if len(states) == 0 || len(intents) >= limit {
+			return intents, nil
+		}
+		limit -= len(intents)
+	}
 	marks := make([]string, len(states))
 	for i, st := range states {
 		marks[i] = "?"
@@ -139,12 +180,21 @@ func (s *Store) SAFList(ctx context.Context, f ledger.SAFFilter) ([]ledger.SAFIt
 	if f.EventID != "" {
 		where, args = append(where, "event_id = ?"), append(args, f.EventID)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > ledger.MaxSAFList {
-		limit = ledger.MaxSAFList
-	}
 	q := `SELECT ` + safColumns + ` FROM saf_items WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`
-	return scanSAF(s.read.QueryContext(ctx, q, append(args, limit)...))
+	items, err := scanSAF(s.read.QueryContext(ctx, q, append(args, limit)...))
+	return append(intents, items...), err
+}
+
+// intents lists the intents f selects (the requests in flight), oldest first.
+func (s *Store) intents(ctx context.Context, f ledger.SAFFilter, limit int) ([]ledger.SAFItem, error) {
+	q := `SELECT ` + intentColumns + ` FROM ledger_intents WHERE (?1 = '' OR issuer = ?1) AND (?2 = '' OR event_id = ?2)
+		ORDER BY created_at LIMIT ?3`
+	items, err := scanIntents(s.read.QueryContext(ctx, q, f.Issuer, f.EventID, limit))
+	out := make([]ledger.SAFItem, len(items))
+	for i, it := range items {
+		out[i] = *it
+	}
+	return out, err
 }
 
 // SAFItem returns one item by its id; ledger.ErrNotFound when there is none.
@@ -161,8 +211,11 @@ func (s *Store) SAFItem(ctx context.Context, seq int64) (*ledger.SAFItem, error)
 
 // SAFStats returns the queue's shape per issuer.
 func (s *Store) SAFStats(ctx context.Context) ([]ledger.SAFStats, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT issuer, state, count(*), min(queued_at) FROM saf_items
-		WHERE state IN (1, 2, 4) GROUP BY issuer, state ORDER BY issuer`)
+	rows, err := s.read.QueryContext(ctx, `SELECT issuer, state, n, oldest FROM (
+			SELECT issuer, state, count(*) AS n, min(queued_at) AS oldest FROM saf_items WHERE state IN (2, 4) GROUP BY issuer, state
+			UNION ALL
+			SELECT issuer, 1, count(*), min(created_at) FROM ledger_intents GROUP BY issuer)
+		ORDER BY issuer, state`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -225,6 +278,35 @@ func scanSAF(rows rowSource, err error) ([]ledger.SAFItem, error) {
 			it.PANSealed = nil
 		}
 		out = append(out, it)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// scanIntents reads rows of ledger_intents (intentColumns) as items in the intent state.
+func scanIntents(rows rowSource, err error) ([]*ledger.SAFItem, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []*ledger.SAFItem
+	for rows.Next() {
+		var (
+			it              ledger.SAFItem
+			created         int64
+			message, sealed []byte
+		)
+		if err := rows.Scan(&it.Key, &it.EventID, &it.Issuer, &it.Node, &it.Payee, &it.MTI, &it.RRN, &it.MaskedPAN,
+			&it.Currency, &it.Amount, &message, &sealed, &created); err != nil {
+			return nil, mapErr(err)
+		}
+		it.Kind, it.State = ledger.SAFReversal, ledger.SAFIntent
+		it.CreatedAt = time.Unix(0, created).UTC()
+		it.QueuedAt, it.NextAttemptAt, it.UpdatedAt = it.CreatedAt, it.CreatedAt, it.CreatedAt
+		it.Packed = append([]byte(nil), message...)
+		if len(sealed) > 0 {
+			it.PANSealed = append([]byte(nil), sealed...)
+		}
+		out = append(out, &it)
 	}
 	return out, mapErr(rows.Err())
 }

@@ -70,6 +70,7 @@ const (
 	stateUpdate
 	balanceUpdate
 	safInsert
+	intentInsert
 	rowsStmts // how many
 )
 
@@ -84,6 +85,8 @@ func (s rowsStmt) columns() int {
 		return 24
 	case safInsert:
 		return 21
+	case intentInsert:
+		return 13
 	case transferInsert:
 		return 15
 	case stateUpdate:
@@ -103,6 +106,8 @@ func (s rowsStmt) sql(rows int) string {
 		return `INSERT OR ROLLBACK INTO ledger_transfers (` + transferColumns + `) VALUES ` + values
 	case safInsert:
 		return `INSERT OR ROLLBACK INTO saf_items (` + safInsertColumns + `) VALUES ` + values
+	case intentInsert:
+		return `INSERT OR ROLLBACK INTO ledger_intents (` + intentColumns + `) VALUES ` + values
 	case stateUpdate:
 		return `WITH c (id, state) AS (VALUES ` + values + `)
 			UPDATE OR ROLLBACK ledger_transfers SET state = c.state FROM c WHERE ledger_transfers.id = c.id`
