@@ -110,9 +110,9 @@ func (e *Engine) reversalOfUnknown(ctx context.Context, req *iso8583.Message, ki
 		answer = iso8583.RCApproved
 	}
 	ev := adviceEvent(req, id, ledger.Reverse, nil, m, now)
-	if ev.OriginalID = e.originalIDFromRequest(req); ev.OriginalID == "" {
-		ev.OriginalID = "unknown/" + id
-	}
+	// Recorded against no original, whatever field 90 says: the look-up above found none this
+	// terminal and merchant may reverse, and the ledger must not reverse another's.
+	ev.OriginalID = "unknown/" + id
 	issuer, err := e.router.Route(req.PAN)
 	if is := e.issuers[issuer]; err == nil && is != nil {
 		ev.Issuer = is.Name
@@ -129,7 +129,7 @@ func (e *Engine) reversalOfUnknown(ctx context.Context, req *iso8583.Message, ki
 		e.log.Warn("reversal of an unknown original has no issuer to go to", zap.String("id", id),
 			zap.String("pan", iso8583.MaskPAN(req.PAN)))
 	}
-	if code := e.commitAdvice(ctx, ev); code == iso8583.RCSystemMalfunction {
+	if code := e.commitAdvice(ctx, ev); code == iso8583.RCSystemMalfunction || code == iso8583.RCDuplicate {
 		return respond(req, code)
 	}
 	return respond(req, answer)
@@ -260,13 +260,12 @@ func (e *Engine) reversalRefusal(ev ledger.Event, rej *ledger.RejectionError) st
 // none of the given MTI classes.
 func (e *Engine) findOriginal(ctx context.Context, req *iso8583.Message, classes ...string) (*ledger.Transaction, error) {
 	match := func(tx *ledger.Transaction, err error) (*ledger.Transaction, error) {
-		if errors.Is(err, ledger.ErrNotFound) || tx == nil {
+		switch {
+		case errors.Is(err, ledger.ErrNotFound):
 			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if tx.Terminal != req.TerminalID {
+		case err != nil:
+			return nil, err // the store failed: not "not found" (96, and the terminal repeats)
+		case tx == nil || tx.Terminal != req.TerminalID:
 			return nil, nil
 		}
 		for _, c := range classes {

@@ -80,6 +80,8 @@ type fakeLedger struct {
 	// heldThenFail: the next Commit holds the event, then fails with failErr (a COMMIT lost with
 	// its connection after it took effect).
 	heldThenFail atomic.Bool
+	// failLookups makes every look-up fail as a store would (not ErrNotFound).
+	failLookups atomic.Bool
 }
 
 func newFakeLedger() *fakeLedger {
@@ -241,6 +243,9 @@ func (l *fakeLedger) count() int {
 }
 
 func (l *fakeLedger) Transaction(_ context.Context, id string) (*ledger.Transaction, error) {
+	if l.failLookups.Load() {
+		return nil, errLookup
+	}
 	if tx := l.get(id); tx != nil {
 		return tx, nil
 	}
@@ -259,6 +264,9 @@ func (l *fakeLedger) TransactionByRRN(_ context.Context, rrn string) (*ledger.Tr
 }
 
 func (l *fakeLedger) ByTerminalRRN(_ context.Context, terminal, rrn string) (*ledger.Transaction, error) {
+	if l.failLookups.Load() {
+		return nil, errLookup
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := len(l.order) - 1; i >= 0; i-- {
@@ -270,6 +278,9 @@ func (l *fakeLedger) ByTerminalRRN(_ context.Context, terminal, rrn string) (*le
 }
 
 func (l *fakeLedger) LatestByTerminalSTAN(_ context.Context, terminal, stan string) (*ledger.Transaction, error) {
+	if l.failLookups.Load() {
+		return nil, errLookup
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := len(l.order) - 1; i >= 0; i-- {
@@ -333,6 +344,9 @@ func (fakeProtector) Seal(plain string) ([]byte, error) { return []byte(fakeSeal
 func (fakeProtector) Hash(plain string) string          { return "hash:" + plain }
 
 var errUnused = errors.New("unused")
+
+// errLookup is a store failure of a look-up.
+var errLookup = errors.New("connection refused (test)")
 
 // fixedClock is a settable clock.
 type fixedClock struct{ t atomic.Int64 }

@@ -250,3 +250,25 @@ func TestApprovalWithAnUnknownCommitOutcomeIsCompensated(t *testing.T) {
 	require.Equal(t, "0400", fwd[0].MTI)
 	require.Equal(t, 1.0, testutil.ToFloat64(v.metrics.compensations.WithLabelValues("reversed")))
 }
+
+// A look-up that fails because the store does is not "original not found": the terminal gets 96
+// and repeats; nothing is recorded or forwarded meanwhile.
+func TestFailedLookupIsNotOriginalNotFound(t *testing.T) {
+	v := newEnv(t, nil)
+	auth := v.auth(visa, 5001)
+	require.Equal(t, "00", v.handle(auth).ResponseCode)
+	of := iso8583.OriginalData{MTI: "0100", STAN: auth.STAN, TransmissionDateTime: auth.TransmissionDateTime}.String()
+	v.ledger.failLookups.Store(true)
+	before := v.ledger.count()
+	for _, mti := range []string{"0400", "0420", "0220"} {
+		m := &iso8583.Message{MTI: mti, PAN: visa, ProcessingCode: "000000", Amount: auth.Amount, TransmissionDateTime: "1126150000",
+			STAN: "0009" + mti[1:3], TerminalID: auth.TerminalID, MerchantID: auth.MerchantID, Currency: "840", OriginalData: of}
+		require.Equal(t, "96", v.handle(m).ResponseCode, mti)
+	}
+	require.Equal(t, before, v.ledger.count(), "nothing journaled")
+	require.Empty(t, v.ledger.forwarded(t), "nothing forwarded")
+	v.ledger.failLookups.Store(false)
+	rev := &iso8583.Message{MTI: "0400", PAN: visa, ProcessingCode: "000000", Amount: auth.Amount, TransmissionDateTime: "1126150000",
+		STAN: "000940", TerminalID: auth.TerminalID, MerchantID: auth.MerchantID, Currency: "840", OriginalData: of}
+	require.Equal(t, "00", v.handle(rev).ResponseCode, "once the store is back, the reversal (repeated) is applied")
+}
