@@ -99,14 +99,16 @@ const posSpecFile = "../iso8583/testdata/specs/pos-bcd-binary.json"
 
 // TestDialects runs the switch, through its config file alone, against two issuer hosts built on
 // moov-io's iso8583-connection with Spec87ASCII as shipped (one without network management,
-// one signing on and echoing with the code in field 24), with terminals on the contract listener
-// and a fleet of BCD/binary terminals behind a TPDU on a second listener, both loaded at once;
-// then the ledger verifies.
+// one signing on and echoing with the code in field 24) and an issuer host in a BCD/binary
+// dialect behind a TPDU, with terminals on the contract listener and a fleet of BCD/binary
+// terminals behind a TPDU on a second listener, both loaded at once; then the ledger verifies.
 func TestDialects(t *testing.T) {
 	plain, netmgmt := startMoovHost(t), startMoovHost(t)
-	acquirer, pos, web, api, dataDir := freePort(t), freePort(t), freePort(t), freePort(t), t.TempDir()
+	acquirer, pos, web, api, bcdHost, dataDir := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), t.TempDir()
 	spec, err := filepath.Abs(posSpecFile)
 	require.NoError(t, err)
+	start(t, "issuer-sim bcd", nil, "issuer-sim", "--listen", bcdHost, "--name", "bcd", "--spec", spec, "--header", "tpdu:6000030000")
+	waitTCP(t, bcdHost)
 	cfg := fmt.Sprintf(`acceptor: {listen: %q}
 acceptors:
   - {name: pos-bcd, listen: %q, spec: %q, header: "tpdu:6000000000"}
@@ -129,8 +131,9 @@ issuers:
     mapping:
       fields:
         - {op: move, from: "70", to: "24"}
+  - {name: bcd, addr: %q, prefixes: ["51"], timeout: 2s, spec: %q, header: "tpdu:6000030000", echo_interval: 300ms}
 ledger: {data_dir: %q}
-`, acquirer, pos, spec, web, api, plain.srv.Addr, netmgmt.srv.Addr, dataDir)
+`, acquirer, pos, spec, web, api, plain.srv.Addr, netmgmt.srv.Addr, bcdHost, spec, dataDir)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	sw := start(t, "serve", []string{"CARDSWITCH_DATABASE_URL="}, "serve", "--config", path)
@@ -141,13 +144,25 @@ ledger: {data_dir: %q}
 		"echoes reach the host with the code in field 24")
 	require.Positive(t, netmgmt.count("0800/001"), "each connection signs on")
 	require.Zero(t, plain.count("0800"), "a host without field 70 gets no network management")
+	var links []struct {
+		Name string `json:"name"`
+		Up   bool   `json:"up"`
+	}
+	require.Equal(t, 200, getJSON(t, "http://"+web+"/v1/issuers", &links))
+	require.Len(t, links, 3)
+	for _, l := range links {
+		require.True(t, l.Up, "issuer link %s (BCD behind a TPDU for bcd) is up and signed on", l.Name)
+	}
 
 	// Approvals, declines and a reversal through the contract listener.
 	tm := dialTerminal(t, acquirer, "DIALEC01")
-	for _, pan := range []string{"4111111111111111", "5105105105105100"} {
+	for _, pan := range []string{"4111111111111111", "5454545454545454", "5105105105105100"} {
 		ok := tm.roundTrip(tm.request(iso8583.MTIFinancial, pan, 1000))
 		require.Equal(t, "00", ok.ResponseCode, pan)
-		require.Equal(t, "MOOV01", ok.ApprovalCode)
+		require.Len(t, ok.ApprovalCode, 6)
+		if pan[:2] != "51" {
+			require.Equal(t, "MOOV01", ok.ApprovalCode, "the moov-io host approved it")
+		}
 		no := tm.roundTrip(tm.request(iso8583.MTIFinancial, pan, 1051))
 		require.Equal(t, "51", no.ResponseCode, pan)
 		hold := tm.roundTrip(tm.request(iso8583.MTIAuthorization, pan, 2000))
