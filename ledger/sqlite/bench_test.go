@@ -20,13 +20,16 @@ func BenchmarkWriter(b *testing.B) {
 	b.Run("transfers", func(b *testing.B) { ledgertest.Benchmark(b, open, false, false) })
 	b.Run("purchases", func(b *testing.B) { ledgertest.Benchmark(b, open, true, false) })
 	b.Run("purchases-hot", func(b *testing.B) { ledgertest.Benchmark(b, open, true, true) })
-	b.Run("authorizations", benchmarkAuthorizations)
+	b.Run("authorizations", func(b *testing.B) { benchmarkAuthorizations(b, false) })
+	b.Run("authorizations-intents", func(b *testing.B) { benchmarkAuthorizations(b, true) })
 }
 
 // benchmarkAuthorizations is the ledger's share of scripts/bench-e2e.sh: approved
 // pre-authorizations (a journal row and a pending transfer each) of one merchant from 8 terminals,
 // 256 callers at once (8 connections × 32 outstanding requests), STANs counting up per terminal.
-func benchmarkAuthorizations(b *testing.B) {
+// With intents, each is preceded by its intent (written and durable first, as the engine does
+// before a request leaves) and resolves it.
+func benchmarkAuthorizations(b *testing.B, intents bool) {
 	const (
 		terminals = 8
 		callers   = 256
@@ -49,11 +52,21 @@ func benchmarkAuthorizations(b *testing.B) {
 	authorize := func() error {
 		n := seq.Add(1)
 		terminal, stan := fmt.Sprintf("BENCH%03d", n%terminals), fmt.Sprintf("%06d", n/terminals%999999+1)
-		_, err := w.Commit(context.Background(), ledger.Event{
+		ev := ledger.Event{
 			ID: "0100/" + terminal + "/" + stan + "/" + fmt.Sprint(1126143015+n/terminals/999999), Kind: ledger.Authorize,
 			Currency: "840", Amount: 1000 + n%9000, Payee: payee, Issuer: "alpha", RRN: fmt.Sprintf("53301%07d", n),
 			STAN: stan, Terminal: terminal, MTI: "0100", MaskedPAN: "411111******1111", ResponseCode: "00",
-			ApprovalCode: "A00001", At: at})
+			ApprovalCode: "A00001", At: at}
+		if intents {
+			in := ledger.Intent{Key: "rrn:" + ev.RRN, EventID: ev.ID, Issuer: "alpha", Node: "0", Payee: payee.ID,
+				Message: ledger.SAFMessage{MTI: "0400", RRN: ev.RRN, MaskedPAN: ev.MaskedPAN, Currency: "840", Amount: ev.Amount,
+					Packed: benchReversal, PANSealed: benchSealed}}
+			if err := w.Intend(context.Background(), in); err != nil {
+				return err
+			}
+			ev.Intent = ledger.IntentRef{Key: in.Key, Approved: true}
+		}
+		_, err := w.Commit(context.Background(), ev)
 		return err
 	}
 	for range 100 { // accounts exist before the clock starts
@@ -79,3 +92,10 @@ func benchmarkAuthorizations(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "authorizations/s")
 }
+
+// benchReversal and benchSealed are the sizes of a packed 0400 without its PAN (about 200 bytes)
+// and of a sealed PAN.
+var (
+	benchReversal = make([]byte, 200)
+	benchSealed   = make([]byte, 45)
+)
