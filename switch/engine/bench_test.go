@@ -16,6 +16,8 @@ func (*nopLedger) Commit(context.Context, ledger.Event) (ledger.Outcome, error) 
 	return ledger.Outcome{}, nil
 }
 
+func (*nopLedger) Intend(context.Context, ledger.Intent) error { return nil }
+
 // BenchmarkEngineAuthorization measures one approved 0100 through validation, duplicate
 // detection, routing, a fake issuer that answers at once, a ledger that holds nothing, and the
 // response, with metrics.
