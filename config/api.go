@@ -32,6 +32,10 @@ type API struct {
 	CardKeyFile string `yaml:"card_key_file"`
 	// CreatedExpiry is how long a payment created without a card waits for its payer. Default 90m.
 	CreatedExpiry time.Duration `yaml:"created_expiry"`
+	// DatabaseFile, with the embedded store, puts the API's tables in a SQLite file of their own
+	// instead of the ledger's (two files: two writers that never wait for each other). Default "":
+	// the ledger's file.
+	DatabaseFile string `yaml:"database_file"`
 	// WriteBatchMax bounds the API writes committed in one database transaction. Default 512.
 	WriteBatchMax int      `yaml:"write_batch_max"`
 	Webhooks      Webhooks `yaml:"webhooks"`

@@ -19,7 +19,7 @@ import (
 // newAPIKeyCmd is `cardswitch api-key`: the payments API's keys, on the database directly
 // (CONTRACT §12). A key is shown once, when created; the database keeps its SHA-256.
 func newAPIKeyCmd() *cobra.Command {
-	f := &ledgerFlags{}
+	f := &apiKeyFlags{}
 	cmd := &cobra.Command{
 		Use:   "api-key",
 		Short: "Create, list and revoke the payments API's keys",
@@ -35,20 +35,27 @@ otherwise the embedded store in --data-dir. A new key is printed once and never 
 	pf.StringVar(&f.databaseURL, "database-url", os.Getenv("CARDSWITCH_DATABASE_URL"), "PostgreSQL URL (default $CARDSWITCH_DATABASE_URL; empty: the embedded store)")
 	pf.StringVar(&f.dataDir, "data-dir", config.DefaultDataDir, "directory of the embedded store")
 	pf.BoolVar(&f.json, "json", false, "print JSON")
+	pf.StringVar(&f.apiFile, "api-database-file", "", "the API's own SQLite file, when api.database_file sets one")
 	cmd.AddCommand(newAPIKeyCreateCmd(f), newAPIKeyListCmd(f), newAPIKeyRevokeCmd(f))
 	return cmd
 }
 
-func openKeyStore(cmd *cobra.Command, f *ledgerFlags) (*store.Store, error) {
+// apiKeyFlags are the flags every `cardswitch api-key` subcommand shares.
+type apiKeyFlags struct {
+	ledgerFlags
+	apiFile string
+}
+
+func openKeyStore(cmd *cobra.Command, f *apiKeyFlags) (*store.Store, error) {
 	if f.dataDir == "" && f.databaseURL == "" {
 		return nil, usagef("--data-dir must not be empty")
 	}
-	return openPaymentsStore(cmd.Context(), config.Ledger{DatabaseURL: f.databaseURL, DataDir: f.dataDir})
+	return openPaymentsStore(cmd.Context(), config.Ledger{DatabaseURL: f.databaseURL, DataDir: f.dataDir}, f.apiFile)
 }
 
 var merchantIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,15}$`)
 
-func newAPIKeyCreateCmd(f *ledgerFlags) *cobra.Command {
+func newAPIKeyCreateCmd(f *apiKeyFlags) *cobra.Command {
 	var merchant, scopes string
 	cmd := &cobra.Command{
 		Use:   "create --merchant ID [--scopes payments,refunds,card_data]",
@@ -108,7 +115,7 @@ func parseScopes(s string) ([]string, error) {
 	return out, nil
 }
 
-func newAPIKeyListCmd(f *ledgerFlags) *cobra.Command {
+func newAPIKeyListCmd(f *apiKeyFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the keys (never the keys themselves: their first characters)",
@@ -163,7 +170,7 @@ func newAPIKeyListCmd(f *ledgerFlags) *cobra.Command {
 	}
 }
 
-func newAPIKeyRevokeCmd(f *ledgerFlags) *cobra.Command {
+func newAPIKeyRevokeCmd(f *apiKeyFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a key (a running switch stops accepting it within 10 seconds)",

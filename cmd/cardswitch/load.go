@@ -34,11 +34,15 @@ type loadFlags struct {
 func newLoadCmd() *cobra.Command {
 	var f loadFlags
 	var keys loadKeys
+	var api apiLoadFlags
 	cmd := &cobra.Command{
 		Use:   "load --target ADDR (--rate N | --concurrency N) [--duration D] [--mix ...] [--report FILE] [--expect ...]",
 		Short: "Drive the acquirer interface with a fleet of simulated terminals and check every answer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if api.on {
+				return runAPILoad(cmd, &f, &api)
+			}
 			cfg, thresholds, err := f.config()
 			if err != nil {
 				return err
@@ -116,6 +120,7 @@ func newLoadCmd() *cobra.Command {
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line each second")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr (warn shows the first unexpected answers)")
 	keys.flags(cmd)
+	api.flags(cmd)
 	return cmd
 }
 

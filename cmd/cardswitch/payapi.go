@@ -49,8 +49,11 @@ const (
 )
 
 // openPaymentsStore opens the API's tables in the ledger's database.
-func openPaymentsStore(ctx context.Context, c config.Ledger) (*store.Store, error) {
-	s, err := store.Open(ctx, store.Config{DatabaseURL: c.DatabaseURL, Path: filepath.Join(c.DataDir, embeddedLedgerFile)})
+func openPaymentsStore(ctx context.Context, c config.Ledger, file string) (*store.Store, error) {
+	if file == "" {
+		file = filepath.Join(c.DataDir, embeddedLedgerFile)
+	}
+	s, err := store.Open(ctx, store.Config{DatabaseURL: c.DatabaseURL, Path: file})
 	if err != nil {
 		return nil, fmt.Errorf("payments api: %w", err)
 	}
@@ -77,7 +80,7 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 	}
 	p := &paymentsApp{log: a.log.Named("payments")}
 	var err error
-	if p.store, err = openPaymentsStore(ctx, cfg.Ledger); err != nil {
+	if p.store, err = openPaymentsStore(ctx, cfg.Ledger, cfg.API.DatabaseFile); err != nil {
 		return nil, err
 	}
 	ms, ids := apiMerchants(cfg)

@@ -42,7 +42,7 @@ func notFound(err error) error {
 
 // Payment returns a payment of merchant (ErrNotFound when it is another merchant's).
 func (s *Store) Payment(ctx context.Context, merchant, id string) (*Payment, error) {
-	p, err := scanPayment(s.read.QueryRowContext(ctx, s.q(paymentSelect+` WHERE id = ? AND merchant = ?`), id, merchant))
+	p, err := scanPayment(s.readStmt(ctx, paymentSelect+` WHERE id = ? AND merchant = ?`).QueryRowContext(ctx, id, merchant))
 	return p, notFound(err)
 }
 
@@ -200,8 +200,8 @@ func (s *Store) Events(ctx context.Context, merchant, paymentID string) ([]Event
 func (s *Store) Idempotency(ctx context.Context, apiKeyID, key string) (*Idempotency, error) {
 	var r Idempotency
 	var created int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT api_key_id, key, request_hash, status, body, op, resource_id, created_at FROM payapi_idempotency
-		WHERE api_key_id = ? AND key = ?`), apiKeyID, key).Scan(&r.APIKeyID, &r.Key, &r.RequestHash, &r.Status, &r.Body, &r.Op, &r.ResourceID, &created)
+	err := s.readStmt(ctx, `SELECT api_key_id, key, request_hash, status, body, op, resource_id, created_at FROM payapi_idempotency
+		WHERE api_key_id = ? AND key = ?`).QueryRowContext(ctx, apiKeyID, key).Scan(&r.APIKeyID, &r.Key, &r.RequestHash, &r.Status, &r.Body, &r.Op, &r.ResourceID, &created)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -295,4 +295,25 @@ func (s *Store) RefundByID(ctx context.Context, id string) (*Refund, error) {
 		return nil, ErrNotFound
 	}
 	return rs[0], nil
+}
+
+// readStmt returns a read statement prepared once (for the reads every request makes), or, if it
+// cannot be prepared, one that fails when used.
+func (s *Store) readStmt(ctx context.Context, query string) *sql.Stmt {
+	s.reads.Lock()
+	defer s.reads.Unlock()
+	if st, ok := s.reads.m[query]; ok {
+		return st
+	}
+	st, err := s.read.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		// Not cached: the next call tries again. A nil *sql.Stmt would panic, so return a closed one.
+		st, _ = s.read.PrepareContext(context.Background(), "SELECT 1")
+		if st != nil {
+			st.Close()
+		}
+		return st
+	}
+	s.reads.m[query] = st
+	return st
 }

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -51,6 +52,12 @@ type Store struct {
 	dialect Dialect
 	write   *sql.DB // one connection on SQLite (one writer); a pool on PostgreSQL
 	read    *sql.DB
+	wconn   *sql.Conn             // the group-commit writer's connection
+	stmts   map[stmtKey]*sql.Stmt // its multi-row statements, prepared on wconn
+	reads   struct {
+		sync.Mutex
+		m map[string]*sql.Stmt // the hot reads, prepared once
+	}
 }
 
 //go:embed migrations
@@ -68,13 +75,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.ReadConnsMax = 8
 	}
 	s := &Store{}
+	s.reads.m = map[string]*sql.Stmt{}
 	var err error
 	if cfg.DatabaseURL != "" {
 		s.dialect = Postgres
 		if s.write, err = sql.Open("pgx", cfg.DatabaseURL); err != nil {
 			return nil, fmt.Errorf("payments store: %w", err)
 		}
-		s.write.SetMaxOpenConns(4)
+		s.write.SetMaxOpenConns(4) // the writer's own connection and three for the rest
 		s.read = s.write
 	} else {
 		s.dialect = SQLite
@@ -97,7 +105,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if s.write, err = sql.Open("sqlite", dsn(true)); err != nil {
 			return nil, fmt.Errorf("payments store: %w", err)
 		}
-		s.write.SetMaxOpenConns(1)
+		// The writer's own connection, and one for the rare writes outside it (keys, endpoints,
+		// deliveries); SQLite serializes the two with the ledger's writer through its file lock.
+		s.write.SetMaxOpenConns(2)
 		if s.read, err = sql.Open("sqlite", dsn(false)); err != nil {
 			s.write.Close()
 			return nil, fmt.Errorf("payments store: %w", err)
@@ -105,6 +115,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.read.SetMaxOpenConns(cfg.ReadConnsMax)
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareWriter(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -116,6 +130,17 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database; call it after the Writer has stopped.
 func (s *Store) Close() {
+	s.reads.Lock()
+	for _, st := range s.reads.m {
+		st.Close()
+	}
+	s.reads.Unlock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	if s.wconn != nil {
+		s.wconn.Close()
+	}
 	s.write.Close()
 	if s.read != s.write {
 		s.read.Close()

@@ -18,7 +18,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *Endpoint, idem *Idempoten
 		boolInt(e.Enabled), micros(e.CreatedAt)); err != nil {
 		return notFound(err)
 	}
-	if err := s.writeIdempotency(ctx, tx, &Write{Idempotency: idemSlice(idem)}); err != nil {
+	if err := s.writeIdempotency(ctx, batchExec{s: s, ex: tx}, &Write{Idempotency: idemSlice(idem)}); err != nil {
 		return notFound(err)
 	}
 	return notFound(tx.Commit())
@@ -39,7 +39,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint, idem *Idempoten
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	if err := s.writeIdempotency(ctx, tx, &Write{Idempotency: idemSlice(idem)}); err != nil {
+	if err := s.writeIdempotency(ctx, batchExec{s: s, ex: tx}, &Write{Idempotency: idemSlice(idem)}); err != nil {
 		return notFound(err)
 	}
 	return notFound(tx.Commit())

@@ -145,13 +145,20 @@ func transient(err error) bool {
 		strings.Contains(msg, "40001") || strings.Contains(msg, "40P01")
 }
 
-func (s *Store) commitOnce(ws []*Write) error {
+func (s *Store) commitOnce(ws []*Write) (err error) {
 	ctx := context.Background()
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
+	begin := "BEGIN"
+	if s.dialect == SQLite {
+		begin = "BEGIN IMMEDIATE" // the write lock now: no upgrade deadlock with the ledger's writer
+	}
+	if _, err := s.wconn.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("payments store: begin: %w", err)
 	}
-	defer tx.Rollback()
+	defer func() {
+		if err != nil {
+			_, _ = s.wconn.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
 	var all Write
 	for _, w := range ws {
 		all.Payments = append(all.Payments, w.Payments...)
@@ -161,43 +168,138 @@ func (s *Store) commitOnce(ws []*Write) error {
 		all.Idempotency = append(all.Idempotency, w.Idempotency...)
 		all.ClockSecond = max(all.ClockSecond, w.ClockSecond)
 	}
-	steps := []func(context.Context, *sql.Tx, *Write) error{s.writePayments, s.writeRefunds, s.writeEvents,
+	x := batchExec{s: s, ex: s.wconn, prepared: true}
+	steps := []func(context.Context, batchExec, *Write) error{s.writePayments, s.writeRefunds, s.writeEvents,
 		s.writeOutbox, s.writeIdempotency, s.writeClock}
 	for _, step := range steps {
-		if err := step(ctx, tx, &all); err != nil {
+		if err := step(ctx, x, &all); err != nil {
 			return fmt.Errorf("payments store: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("payments store: commit: %w", err)
 	}
 	return nil
 }
 
-// rowsPerStmt bounds the rows of one multi-row statement (SQLite allows 32766 parameters).
+// execer runs statements: the writer's connection, or a transaction of an administrative write.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// batchExec is where a batch's statements run; prepared: on the writer's connection, with the
+// statements prepared there.
+type batchExec struct {
+	s        *Store
+	ex       execer
+	prepared bool
+}
+
+// rowsPerStmt bounds the rows of one multi-row statement (SQLite allows 32766 parameters). A
+// batch's rows go in statements of 256, 64, 16, 4 and 1 rows, each prepared once and kept: parsing
+// a statement of hundreds of rows on every batch cost more than running it.
 const rowsPerStmt = 256
 
-// insertRows runs "INSERT INTO table (cols) VALUES (...),(...) suffix" for rows of len(cols)
-// values each, in statements of at most rowsPerStmt rows.
-func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, suffix string, rows [][]any) error {
+var stmtRows = [...]int{256, 64, 16, 4, 1}
+
+// insertRows runs "INSERT INTO table (cols) VALUES (...),(...) suffix" for rows of values, in
+// statements of the sizes of stmtRows.
+func (x batchExec) insertRows(ctx context.Context, table string, rows [][]any) error {
 	for len(rows) > 0 {
-		n := min(len(rows), rowsPerStmt)
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		args := make([]any, 0, n*len(cols))
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				b.WriteString(", ")
+		n := 1
+		for _, k := range stmtRows {
+			if len(rows) >= k {
+				n = k
+				break
 			}
-			b.WriteString(one)
+		}
+		args := make([]any, 0, n*len(rows[0]))
+		for i := 0; i < n; i++ {
 			args = append(args, rows[i]...)
 		}
-		b.WriteString(" " + suffix)
-		if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+		var err error
+		if x.prepared {
+			_, err = x.s.stmts[stmtKey{table, n}].ExecContext(ctx, args...)
+		} else {
+			_, err = x.ex.ExecContext(ctx, x.s.q(insertSQL(tableByName(table), n)), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
 		rows = rows[n:]
+	}
+	return nil
+}
+
+func tableByName(name string) batchTable {
+	for _, t := range batchTables {
+		if t.name == name {
+			return t
+		}
+	}
+	panic("payments store: no batch table " + name)
+}
+
+// insertSQL is the statement inserting n rows into t.
+func insertSQL(t batchTable, n int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+	}
+	b.WriteString(" " + t.suffix)
+	return b.String()
+}
+
+type stmtKey struct {
+	table string
+	rows  int
+}
+
+// batchTable is a table the writer fills with multi-row statements.
+type batchTable struct {
+	name   string
+	cols   []string
+	suffix string
+}
+
+var batchTables = []batchTable{
+	{"payapi_payments", paymentCols, upsertSuffix("id", paymentCols)},
+	{"payapi_refunds", refundCols, upsertSuffix("id", refundCols)},
+	{"payapi_events", eventCols, ""},
+	{"payapi_webhook_outbox", outboxCols, ""},
+	// A record is completed once: the first answer stays the answer.
+	{"payapi_idempotency", idemCols, "ON CONFLICT (api_key_id, key) DO UPDATE SET status = excluded.status, body = excluded.body, " +
+		"resource_id = excluded.resource_id WHERE payapi_idempotency.status = 0"},
+}
+
+var (
+	eventCols  = []string{"id", "payment_id", "merchant", "type", "status", "amount", "refund_id", "response_code", "created_at"}
+	outboxCols = []string{"id", "event_id", "endpoint_id", "event_type", "payload", "state", "attempts", "next_attempt_at", "created_at"}
+	idemCols   = []string{"api_key_id", "key", "request_hash", "status", "body", "op", "resource_id", "created_at"}
+)
+
+// prepareWriter takes the writer's own connection and prepares its statements on it once: a
+// statement of hundreds of rows costs more to parse than to run.
+func (s *Store) prepareWriter(ctx context.Context) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	s.wconn = conn
+	s.stmts = map[stmtKey]*sql.Stmt{}
+	for _, t := range batchTables {
+		for _, n := range stmtRows {
+			st, err := conn.PrepareContext(ctx, s.q(insertSQL(t, n)))
+			if err != nil {
+				return fmt.Errorf("payments store: prepare %s: %w", t.name, err)
+			}
+			s.stmts[stmtKey{t.name, n}] = st
+		}
 	}
 	return nil
 }
@@ -217,7 +319,7 @@ var paymentCols = []string{"id", "merchant", "status", "amount", "fee", "currenc
 	"response_code", "decline_reason", "auth_code", "rrn", "terminal", "engine_id", "amount_captured",
 	"amount_refunded", "pending_op", "pending_id", "pending_amount", "card_sealed", "page_token", "created_at", "updated_at", "version"}
 
-func (s *Store) writePayments(ctx context.Context, tx *sql.Tx, w *Write) error {
+func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error {
 	// One row per payment: the last version written in the batch wins (a multi-row upsert may not
 	// touch a row twice).
 	last := map[string]int{}
@@ -235,13 +337,13 @@ func (s *Store) writePayments(ctx context.Context, tx *sql.Tx, w *Write) error {
 			p.AmountRefunded, p.PendingOp, p.PendingID, p.PendingAmount, p.CardSealed, p.PageToken, micros(p.CreatedAt),
 			micros(p.UpdatedAt), p.Version})
 	}
-	return s.insertRows(ctx, tx, "payapi_payments", paymentCols, upsertSuffix("id", paymentCols), rows)
+	return x.insertRows(ctx, "payapi_payments", rows)
 }
 
 var refundCols = []string{"id", "payment_id", "merchant", "status", "amount", "currency", "reference",
 	"response_code", "rrn", "engine_id", "created_at", "updated_at"}
 
-func (s *Store) writeRefunds(ctx context.Context, tx *sql.Tx, w *Write) error {
+func (s *Store) writeRefunds(ctx context.Context, x batchExec, w *Write) error {
 	last := map[string]int{}
 	for i, r := range w.Refunds {
 		last[r.ID] = i
@@ -254,29 +356,27 @@ func (s *Store) writeRefunds(ctx context.Context, tx *sql.Tx, w *Write) error {
 		rows = append(rows, []any{r.ID, r.PaymentID, r.Merchant, r.Status, r.Amount, r.Currency, r.Reference,
 			r.ResponseCode, r.RRN, r.EngineID, micros(r.CreatedAt), micros(r.UpdatedAt)})
 	}
-	return s.insertRows(ctx, tx, "payapi_refunds", refundCols, upsertSuffix("id", refundCols), rows)
+	return x.insertRows(ctx, "payapi_refunds", rows)
 }
 
-func (s *Store) writeEvents(ctx context.Context, tx *sql.Tx, w *Write) error {
+func (s *Store) writeEvents(ctx context.Context, x batchExec, w *Write) error {
 	rows := make([][]any, len(w.Events))
 	for i, e := range w.Events {
 		rows[i] = []any{e.ID, e.PaymentID, e.Merchant, e.Type, e.Status, e.Amount, e.RefundID, e.ResponseCode, micros(e.CreatedAt)}
 	}
-	return s.insertRows(ctx, tx, "payapi_events", []string{"id", "payment_id", "merchant", "type", "status", "amount",
-		"refund_id", "response_code", "created_at"}, "", rows)
+	return x.insertRows(ctx, "payapi_events", rows)
 }
 
-func (s *Store) writeOutbox(ctx context.Context, tx *sql.Tx, w *Write) error {
+func (s *Store) writeOutbox(ctx context.Context, x batchExec, w *Write) error {
 	rows := make([][]any, len(w.Outbox))
 	for i, o := range w.Outbox {
 		rows[i] = []any{o.ID, o.EventID, o.EndpointID, o.EventType, o.Payload, o.State, o.Attempts,
 			micros(o.NextAttemptAt), micros(o.CreatedAt)}
 	}
-	return s.insertRows(ctx, tx, "payapi_webhook_outbox", []string{"id", "event_id", "endpoint_id", "event_type",
-		"payload", "state", "attempts", "next_attempt_at", "created_at"}, "", rows)
+	return x.insertRows(ctx, "payapi_webhook_outbox", rows)
 }
 
-func (s *Store) writeIdempotency(ctx context.Context, tx *sql.Tx, w *Write) error {
+func (s *Store) writeIdempotency(ctx context.Context, x batchExec, w *Write) error {
 	type pk struct{ a, k string }
 	last := map[pk]int{}
 	for i, r := range w.Idempotency {
@@ -289,16 +389,14 @@ func (s *Store) writeIdempotency(ctx context.Context, tx *sql.Tx, w *Write) erro
 		}
 		rows = append(rows, []any{r.APIKeyID, r.Key, r.RequestHash, r.Status, r.Body, r.Op, r.ResourceID, micros(r.CreatedAt)})
 	}
-	// A record is completed once: the first answer stays the answer.
-	return s.insertRows(ctx, tx, "payapi_idempotency", []string{"api_key_id", "key", "request_hash", "status", "body", "op", "resource_id", "created_at"},
-		"ON CONFLICT (api_key_id, key) DO UPDATE SET status = excluded.status, body = excluded.body, resource_id = excluded.resource_id WHERE payapi_idempotency.status = 0", rows)
+	return x.insertRows(ctx, "payapi_idempotency", rows)
 }
 
-func (s *Store) writeClock(ctx context.Context, tx *sql.Tx, w *Write) error {
+func (s *Store) writeClock(ctx context.Context, x batchExec, w *Write) error {
 	if w.ClockSecond == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO payapi_clock (id, last_second) VALUES (1, ?)
+	_, err := x.ex.ExecContext(ctx, s.q(`INSERT INTO payapi_clock (id, last_second) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET last_second = excluded.last_second WHERE excluded.last_second > payapi_clock.last_second`), w.ClockSecond)
 	return err
 }
