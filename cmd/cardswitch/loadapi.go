@@ -54,6 +54,9 @@ func runAPILoad(cmd *cobra.Command, f *loadFlags, a *apiLoadFlags) error {
 	cfg := load.APIConfig{Target: f.target, Keys: a.keys, Rate: f.rate, Concurrency: f.concurrency, Duration: f.duration,
 		Mix: mix, Shops: a.shops, CompletionShare: f.completionShare, PartialShare: f.partialShare, Timeout: f.timeout,
 		Seed: f.seed, Log: log.Named("load")}
+	if f.repeats > 0 && f.repeats != load.DefaultRepeatsMax {
+		cfg.RetriesMax = f.repeats
+	}
 	if !f.quiet {
 		errOut := cmd.ErrOrStderr()
 		cfg.Progress = func(p load.Progress) { fmt.Fprintln(errOut, p) }
