@@ -164,7 +164,7 @@ func TestPaymentsAPILifecycle(t *testing.T) {
 	for _, amt := range []int{500, 700} {
 		r := c.call("POST", pr+"/refunds", "/v1/payments/"+id+"/refunds", merchantTestKey, fmt.Sprintf(`{"amount": %d}`, amt))
 		require.Equal(t, http.StatusCreated, r.status, string(r.body))
-		require.Equal(t, "succeeded", r.obj(t)["status"])
+		require.Equal(t, "succeeded", r.obj(t)["status"], string(r.body))
 	}
 	over := c.call("POST", pr+"/refunds", "/v1/payments/"+id+"/refunds", merchantTestKey, `{"amount": 801}`)
 	require.Equal(t, http.StatusUnprocessableEntity, over.status)

@@ -90,6 +90,8 @@ func TestDeclineAndManualCaptureAndRefunds(t *testing.T) {
 	require.Equal(t, "0200", ref.MTI)
 	require.Equal(t, "200000", ref.ProcessingCode)
 	require.Equal(t, "4111111111111111", ref.PAN)
+	require.True(t, strings.HasPrefix(ref.OriginalData, "0220"), "the refund names its sale, the capture: %s", ref.OriginalData)
+	require.Equal(t, capMsg.STAN, ref.OriginalData[4:10])
 	tooMuch := h.do("POST", "/v1/payments/"+id+"/refunds", merchantKey, map[string]any{"amount": 501})
 	require.Equal(t, http.StatusUnprocessableEntity, tooMuch.Status)
 	require.Equal(t, "refund_exceeds_refundable", tooMuch.errCode(t))

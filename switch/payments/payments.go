@@ -196,7 +196,7 @@ func (s *Service) applyAuthOutcome(p *store.Payment, code string, now time.Time)
 		p.Status = store.StatusAuthorised
 		return EventAuthorised
 	case code == iso8583.RCApproved:
-		p.Status, p.AmountCaptured = store.StatusSucceeded, p.Amount
+		p.Status, p.AmountCaptured, p.SaleID = store.StatusSucceeded, p.Amount, p.EngineID
 		return EventSucceeded
 	case failedCodes[code]:
 		p.Status, p.DeclineReason, p.AuthCode = store.StatusFailed, declineReason(code), ""
@@ -241,7 +241,7 @@ func (s *Service) Capture(ctx context.Context, who *Principal, id string, amount
 	var outErr error
 	switch code {
 	case iso8583.RCApproved:
-		s.captured(p, amt, done)
+		s.captured(p, amt, opID, done)
 		s.record(w, p, EventSucceeded, amt, nil, code, done)
 	case iso8583.RCOriginalNotFound:
 		// The hold is gone (expired in the ledger).
@@ -265,8 +265,8 @@ func (s *Service) Capture(ctx context.Context, who *Principal, id string, amount
 	return a, outErr
 }
 
-func (s *Service) captured(p *store.Payment, amount int64, now time.Time) {
-	p.Status, p.AmountCaptured, p.UpdatedAt = store.StatusSucceeded, amount, now
+func (s *Service) captured(p *store.Payment, amount int64, saleID string, now time.Time) {
+	p.Status, p.AmountCaptured, p.SaleID, p.UpdatedAt = store.StatusSucceeded, amount, saleID, now
 }
 
 // Cancel cancels a payment that waits for its payer, voids an uncaptured hold, or reverses a
@@ -352,6 +352,13 @@ func (s *Service) CreateRefund(ctx context.Context, who *Principal, id string, r
 	now := s.d.Now().UTC()
 	ik := idemFrom(ctx)
 	msg, opID, sec := s.followUp(p, iso8583.MTIFinancial, iso8583.ProcessingRefund+"0000", req.Amount, now)
+	// The refund names its sale (the 0200, or the 0220 that captured the hold) in field 90: the
+	// ledger then keeps the refunds within what the sale took.
+	sale := splitEngineID(p.SaleID)
+	if p.SaleID == "" {
+		sale = splitEngineID(p.EngineID)
+	}
+	msg.OriginalData = iso8583.OriginalData{MTI: sale[0], STAN: sale[2], TransmissionDateTime: sale[3]}.String()
 	msg.PAN = pan
 	msg.Expiry = fmt.Sprintf("%02d%02d", p.CardExpYear%100, p.CardExpMonth)
 	msg.POSEntryMode, msg.POSCondition = posEntryEcommerce, posConditionEcommerce

@@ -93,7 +93,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Payment) error {
 		s.d.Metrics.payments.WithLabelValues(p.Status).Inc()
 	case store.OpCapture:
 		if held {
-			s.captured(p, p.PendingAmount, now)
+			s.captured(p, p.PendingAmount, p.PendingID, now)
 			s.record(w, p, EventSucceeded, p.AmountCaptured, nil, iso8583.RCApproved, now)
 		}
 	case store.OpCancel:

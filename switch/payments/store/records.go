@@ -35,6 +35,7 @@ type Payment struct {
 	CardHolder                            string
 	ResponseCode, DeclineReason, AuthCode string
 	RRN, Terminal, EngineID               string
+	SaleID                                string // the sale's engine id: the 0200, or the 0220 that captured the hold
 	AmountCaptured, AmountRefunded        int64
 	PendingOp, PendingID                  string
 	PendingAmount                         int64

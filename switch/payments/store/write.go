@@ -317,7 +317,7 @@ func upsertSuffix(key string, cols []string) string {
 var paymentCols = []string{"id", "merchant", "status", "amount", "fee", "currency", "reference", "description",
 	"return_url", "metadata", "capture", "card_masked", "card_exp_month", "card_exp_year", "card_holder",
 	"response_code", "decline_reason", "auth_code", "rrn", "terminal", "engine_id", "amount_captured",
-	"amount_refunded", "pending_op", "pending_id", "pending_amount", "card_sealed", "page_token", "created_at", "updated_at", "version"}
+	"amount_refunded", "pending_op", "pending_id", "pending_amount", "card_sealed", "page_token", "created_at", "updated_at", "version", "sale_id"}
 
 func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error {
 	// One row per payment: the last version written in the batch wins (a multi-row upsert may not
@@ -335,7 +335,7 @@ func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error 
 			p.ReturnURL, p.Metadata, p.Capture, p.CardMasked, p.CardExpMonth, p.CardExpYear, p.CardHolder,
 			p.ResponseCode, p.DeclineReason, p.AuthCode, p.RRN, p.Terminal, p.EngineID, p.AmountCaptured,
 			p.AmountRefunded, p.PendingOp, p.PendingID, p.PendingAmount, p.CardSealed, p.PageToken, micros(p.CreatedAt),
-			micros(p.UpdatedAt), p.Version})
+			micros(p.UpdatedAt), p.Version, p.SaleID})
 	}
 	return x.insertRows(ctx, "payapi_payments", rows)
 }
