@@ -3,6 +3,7 @@ package iso8583
 import (
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -74,25 +75,30 @@ func (st *decodeState) decode(spec *Spec, b []byte, m *Message) error {
 		return err
 	}
 	pos += n
-	for id := 2; id <= last; id++ {
-		if spec.bitmap.presence(id) || bitmap[(id-1)/8]&(0x80>>((id-1)%8)) == 0 {
-			continue
+	for k := 0; k < last/8; k++ { // only the bits that are set
+		for set := bitmap[k]; set != 0; {
+			bit := bits.LeadingZeros8(set)
+			set &^= 0x80 >> bit
+			id := 8*k + bit + 1
+			if id < 2 || spec.bitmap.presence(id) {
+				continue
+			}
+			w := &spec.wire[id]
+			if !w.defined {
+				return &FieldError{Field: id, Reason: "malformed or truncated", Err: ErrUnpack}
+			}
+			var n int
+			var ok bool
+			if w.fallback {
+				n, ok = st.fallback(w, id, b[pos:], m)
+			} else {
+				n, ok = st.field(w, id, b, pos, m)
+			}
+			if !ok {
+				return &FieldError{Field: id, Reason: "malformed or truncated", Err: ErrUnpack}
+			}
+			pos += n
 		}
-		w := &spec.wire[id]
-		if !w.defined {
-			return &FieldError{Field: id, Reason: "malformed or truncated", Err: ErrUnpack}
-		}
-		var n int
-		var ok bool
-		if w.fallback {
-			n, ok = st.fallback(w, id, b[pos:], m)
-		} else {
-			n, ok = st.field(w, id, b, pos, m)
-		}
-		if !ok {
-			return &FieldError{Field: id, Reason: "malformed or truncated", Err: ErrUnpack}
-		}
-		pos += n
 	}
 	if pos != len(b) {
 		return &FieldError{Field: -1, Reason: fmt.Sprintf("%d bytes after the last field", len(b)-pos), Err: ErrUnpack}
@@ -341,10 +347,9 @@ func packCompiled(spec *Spec, m *Message) ([]byte, error) {
 	if p.out, ok = p.value(&spec.mti, p.out, m.MTI, nil, false); !ok {
 		return nil, &FieldError{Field: 0, Reason: "does not fit the spec", Err: ErrPack}
 	}
-	top := m.highestField(others)
 	units := 1
-	if top > spec.bitmap.unitBits() && !spec.bitmap.noExpand {
-		units = (top + spec.bitmap.unitBits() - 1) / spec.bitmap.unitBits()
+	if spec.bitmap.unitBits() == 64 && !spec.bitmap.noExpand && m.above64(others) {
+		units = 2
 	}
 	bmAt, bmWire := len(p.out), units*spec.bitmap.unit
 	if spec.bitmap.hex {
@@ -383,18 +388,10 @@ func packCompiled(spec *Spec, m *Message) ([]byte, error) {
 	return p.out, nil
 }
 
-// highestField is the highest field number m carries (0 when none).
-func (m *Message) highestField(others []Field) int {
-	top := 0
-	if len(others) > 0 {
-		top = others[len(others)-1].ID
-	}
-	for i := len(namedFields) - 1; i >= 0 && namedFields[i] > top; i-- {
-		if m.Has(namedFields[i]) {
-			return namedFields[i]
-		}
-	}
-	return top
+// above64 reports whether m carries a field above 64 (a secondary bitmap).
+func (m *Message) above64(others []Field) bool {
+	return m.NetworkCode != "" || m.OriginalData != "" || m.ReplacementAmounts != "" || m.MAC2 != nil ||
+		(len(others) > 0 && others[len(others)-1].ID > 64)
 }
 
 // packSizeHint is the capacity a packed message starts with: a typical 0100 or 0110 fits.

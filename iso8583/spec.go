@@ -41,7 +41,7 @@ func (b bitmapLayout) unitBits() int { return 8 * b.unit }
 
 // presence reports whether bit id announces a further bitmap instead of a field.
 func (b bitmapLayout) presence(id int) bool {
-	return !b.noExpand && id%b.unitBits() == 1
+	return !b.noExpand && (id-1)&(b.unitBits()-1) == 0 // unitBits is 64 or 128
 }
 
 // maxField is the highest field number a message may carry (primary and secondary bitmap).
