@@ -250,7 +250,7 @@ func (s *slot) drain(c *connection.Connection) {
 
 // network sends an 0800 with network management code code on c and checks that it is answered 00.
 func (i *Issuer) network(c *connection.Connection, code string) error {
-	cl, _ := matchClass(iso8583.MTINetwork)
+	cl, _ := matchClass(i.cfg.Mapping.MTIOut(iso8583.MTINetwork))
 	stan, ok := i.stans.allocate(cl, nil)
 	if !ok {
 		return ErrBusy

@@ -144,7 +144,7 @@ func (i *Issuer) Send(ctx context.Context, req *iso8583.Message) (*iso8583.Messa
 			wait = d
 		}
 	}
-	cl, ok := matchClass(req.MTI)
+	cl, ok := matchClass(i.cfg.Mapping.MTIOut(req.MTI)) // the host's MTI: its answers are matched by it
 	if !ok || !iso8583.IsRequest(req.MTI) {
 		i.m.failed.Inc()
 		return nil, fmt.Errorf("issuer %s: %w", i.cfg.Name, &iso8583.FieldError{Field: 0, Reason: "not a request MTI", Err: iso8583.ErrPack})
