@@ -135,6 +135,9 @@ func newCluster(dir string) (*cluster, error) {
 	return c, nil
 }
 
+// addr is the server's host:port.
+func (c *cluster) addr() string { return fmt.Sprintf("127.0.0.1:%d", c.port) }
+
 // URL is the cluster's connection string.
 func (c *cluster) URL() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)

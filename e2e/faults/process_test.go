@@ -108,6 +108,19 @@ func (p *proc) signal(sig syscall.Signal, timeout time.Duration) error {
 	}
 }
 
+// pause stops the process (SIGSTOP) without waiting; resume continues it (SIGCONT).
+func (p *proc) pause() error  { return p.send(syscall.SIGSTOP) }
+func (p *proc) resume() error { return p.send(syscall.SIGCONT) }
+
+func (p *proc) send(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.runningLocked() {
+		return nil
+	}
+	return p.mu.cmd.Process.Signal(sig)
+}
+
 // exitCode waits for the process to exit (bounded) and returns its exit status.
 func (p *proc) wait(timeout time.Duration) (int, error) {
 	p.mu.Lock()

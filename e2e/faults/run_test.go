@@ -130,7 +130,7 @@ func (s *system) inject(start time.Time) []string {
 	var events []event
 	for _, f := range s.sc.Faults {
 		events = append(events, event{at: f.At, fault: f})
-		if f.Kind == issuerKill || f.Kind == switchKill {
+		if f.Kind == issuerKill || f.Kind == switchKill || f.Kind == switchStop {
 			events = append(events, event{at: f.At + f.For, fault: f, ending: true})
 		}
 	}
@@ -145,6 +145,8 @@ func (s *system) inject(start time.Time) []string {
 			what += " " + e.fault.Issuer
 		}
 		switch {
+		case e.ending && e.fault.Kind == switchStop:
+			what += " continued"
 		case e.ending:
 			what += " restarted"
 		case e.fault.For > 0:
@@ -172,6 +174,15 @@ func (s *system) apply(e event) error {
 		return s.sw.start()
 	case f.Kind == switchKill:
 		return s.sw.kill()
+	case f.Kind == switchStop && e.ending:
+		return s.sw.resume()
+	case f.Kind == switchStop:
+		return s.sw.pause()
+	case f.Kind == dbCut:
+		if s.dbProxy == nil {
+			return errors.New("no PostgreSQL in this schedule")
+		}
+		s.dbProxy.cutAll()
 	case f.Kind == issuerSlow:
 		s.proxies[f.Issuer].stall(f.For)
 	case f.Kind == linkCut:

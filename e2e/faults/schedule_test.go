@@ -17,14 +17,19 @@ import (
 type faultKind string
 
 const (
-	issuerKill faultKind = "issuer_kill" // SIGKILL an issuer simulator, start it again after For
-	issuerSlow faultKind = "issuer_slow" // hold an issuer's answers for For (longer than the switch's timeout)
-	switchKill faultKind = "switch_kill" // SIGKILL the switch, start it again after For
-	pgRestart  faultKind = "pg_restart"  // restart PostgreSQL, Mode fast or immediate (a crash)
-	linkCut    faultKind = "link_cut"    // drop every connection to an issuer in the middle of a message
+	issuerKill faultKind = "issuer_kill"  // SIGKILL an issuer simulator, start it again after For
+	issuerSlow faultKind = "issuer_slow"  // hold an issuer's answers for For (longer than the switch's timeout)
+	switchKill faultKind = "switch_kill"  // SIGKILL the switch, start it again after For
+	pgRestart  faultKind = "pg_restart"   // restart PostgreSQL, Mode fast or immediate (a crash)
+	linkCut    faultKind = "link_cut"     // drop every connection to an issuer in the middle of a message
+	dbCut      faultKind = "db_cut"       // drop every connection to PostgreSQL in the middle of a message
+	switchStop faultKind = "switch_pause" // SIGSTOP the switch, SIGCONT after For (a stall longer than timeouts)
 )
 
-var allKinds = []faultKind{issuerKill, issuerSlow, switchKill, pgRestart, linkCut}
+var allKinds = []faultKind{issuerKill, issuerSlow, switchKill, pgRestart, linkCut, dbCut, switchStop}
+
+// postgresOnly are the kinds a schedule on the embedded store does not draw.
+func postgresOnly(k faultKind) bool { return k == pgRestart || k == dbCut }
 
 var issuerNames = []string{"alpha", "beta"}
 
@@ -33,7 +38,7 @@ type fault struct {
 	At     time.Duration
 	Kind   faultKind
 	Issuer string        // issuer_kill, issuer_slow, link_cut
-	For    time.Duration // issuer_kill, switch_kill: how long it stays down; issuer_slow: how long answers are held
+	For    time.Duration // issuer_kill, switch_kill, switch_pause: how long it stays down; issuer_slow: how long answers are held
 	Mode   string        // pg_restart
 }
 
@@ -178,7 +183,7 @@ func newSchedule(o options, index int, seed uint64) schedule {
 	s.Reversals = o.Reversals == "on" || (o.Reversals == "mixed" && index%2 == 0)
 	kinds := o.Kinds
 	if s.Store == "embedded" {
-		kinds = slices.DeleteFunc(slices.Clone(kinds), func(k faultKind) bool { return k == pgRestart })
+		kinds = slices.DeleteFunc(slices.Clone(kinds), postgresOnly)
 	}
 	if o.Faults != nil {
 		s.Faults = o.Faults
@@ -198,6 +203,8 @@ func newSchedule(o options, index int, seed uint64) schedule {
 			f.Issuer, f.For = issuerNames[rng.IntN(2)], between(o.IssuerTimout+300*time.Millisecond, o.IssuerTimout+2*time.Second)
 		case switchKill:
 			f.For = between(200*time.Millisecond, 2*time.Second)
+		case switchStop:
+			f.For = between(500*time.Millisecond, 4*time.Second) // up to past the terminals' 3s timeout
 		case pgRestart:
 			f.Mode = []string{"fast", "immediate"}[rng.IntN(2)]
 		case linkCut:
@@ -235,7 +242,7 @@ func parseFaults(v string) ([]fault, error) {
 			f.Issuer, rest = rest[0], rest[1:]
 		}
 		switch f.Kind {
-		case issuerKill, issuerSlow, switchKill:
+		case issuerKill, issuerSlow, switchKill, switchStop:
 			if len(rest) != 1 {
 				return nil, fmt.Errorf("%q: give how long, e.g. 1.5s", part)
 			}
@@ -250,6 +257,10 @@ func parseFaults(v string) ([]fault, error) {
 		case linkCut:
 			if len(rest) != 0 {
 				return nil, fmt.Errorf("%q: link_cut takes only the issuer", part)
+			}
+		case dbCut:
+			if len(rest) != 0 {
+				return nil, fmt.Errorf("%q: db_cut takes nothing more", part)
 			}
 		default:
 			return nil, fmt.Errorf("%q: unknown fault %q", part, fs[1])

@@ -28,7 +28,7 @@ func TestSchedulesAreReproducible(t *testing.T) {
 			if f.At < time.Second || f.At > o.Duration-2*time.Second {
 				t.Errorf("seed %d: fault at %v, outside the load", seed, f.At)
 			}
-			if f.Kind == pgRestart && a.Store == "embedded" {
+			if postgresOnly(f.Kind) && a.Store == "embedded" {
 				t.Errorf("seed %d: a PostgreSQL restart on the embedded store", seed)
 			}
 		}

@@ -35,6 +35,7 @@ type system struct {
 	sc         schedule
 	dir        string
 	pg         *cluster
+	dbProxy    *proxy   // between the switch and PostgreSQL (the ledger commands connect directly)
 	storeFlags []string // how the ledger commands find the store
 	acquirer   string
 	http       string
@@ -57,8 +58,11 @@ func startSystem(sc schedule, dir string) (*system, error) {
 		if s.pg, err = newCluster(dir); err != nil {
 			return s, fmt.Errorf("postgres: %w", err)
 		}
-		dbURL = s.pg.URL()
-		s.storeFlags = []string{"--database-url", dbURL}
+		s.storeFlags = []string{"--database-url", s.pg.URL()}
+		if s.dbProxy, err = newProxy(s.pg.addr()); err != nil {
+			return s, err
+		}
+		dbURL = fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable", s.dbProxy.addr())
 	} else {
 		s.storeFlags = []string{"--data-dir", filepath.Join(dir, "data")}
 	}
@@ -168,7 +172,9 @@ func (s *system) restore() error {
 			errs = append(errs, s.startIssuer(name))
 		}
 	}
-	if !s.sw.running() {
+	if s.sw.running() {
+		errs = append(errs, s.sw.resume()) // a pause that outlived the load
+	} else {
 		errs = append(errs, s.sw.start())
 	}
 	return errors.Join(errs...)
@@ -221,6 +227,9 @@ func (s *system) teardown() {
 	}
 	for _, p := range s.proxies {
 		p.close()
+	}
+	if s.dbProxy != nil {
+		s.dbProxy.close()
 	}
 	if s.pg != nil {
 		s.pg.stop()
