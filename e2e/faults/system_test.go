@@ -98,7 +98,8 @@ api:
   listen: %q
 issuers:
   - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s}
-  - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s}
+  - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s,
+     stand_in: {enabled: true, max_amount: 20000}}
 saf:
   max_age: %s
   retry_min: 200ms

@@ -68,8 +68,9 @@ type IssuerBook struct {
 }
 
 // originalKey identifies a request as the issuer received it: its MTI class, STAN and
-// transmission time, what field 90 of its reversal names. A repeat (0101, 0201) has the same.
-type originalKey struct{ class, stan, transmitted string }
+// transmission time, what field 90 of its reversal names, with the terminal (41) and the card
+// (masked PAN) a reversal must share with it. A repeat (0101, 0201) has the same.
+type originalKey struct{ class, stan, transmitted, terminal, pan string }
 
 // NewIssuerBook computes an issuer's positions from its records, in any order: the records are
 // taken as a set, so a reversal that arrived before its (late) original still reverses it.
@@ -87,7 +88,7 @@ func NewIssuerBook(recs []Record) *IssuerBook {
 		if class != iso8583.MTIAuthorization && class != iso8583.MTIFinancial && class != mtiAuthorizationAdvice {
 			continue
 		}
-		key := originalKey{class, r.STAN, r.Transmitted}
+		key := originalKey{class, r.STAN, r.Transmitted, r.Terminal, r.PAN}
 		if r.STAN != "" && r.Transmitted != "" {
 			byOriginal[key] = r.RRN
 			if seen[key] { // a repeat of a request already counted
@@ -129,7 +130,7 @@ func NewIssuerBook(recs []Record) *IssuerBook {
 		if rrn == "" {
 			od, err := iso8583.ParseOriginalData(r.OriginalData)
 			if err == nil {
-				rrn = byOriginal[originalKey{iso8583.MTIClass(od.MTI), od.STAN, od.TransmissionDateTime}]
+				rrn = byOriginal[originalKey{iso8583.MTIClass(od.MTI), od.STAN, od.TransmissionDateTime, r.Terminal, r.PAN}]
 			}
 		}
 		if rrn == "" {

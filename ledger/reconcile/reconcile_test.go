@@ -47,10 +47,22 @@ func TestIssuerBook(t *testing.T) {
 		rec(20, "0120", "S1", "000020", 450, "00"), // a stand-in advice
 		rec(21, "0220", "S2", "000021", 460, "00"), // a completion advice with no hold
 		noRRN(rec(22, "0420", "", "000022", 1, "00"), "0200999999120610000000000000000000000000000"[:42]),
+		// Field 90 naming another terminal's request, or another card's: it reverses neither.
+		rec(23, "0200", "M1", "000023", 300, "00"),
+		func() Record {
+			r := noRRN(rec(24, "0400", "", "000024", 300, "00"), "0200000023120610000000000000000000000000000"[:42])
+			r.Terminal = "LOAD0002"
+			return r
+		}(),
+		func() Record {
+			r := noRRN(rec(25, "0400", "", "000025", 300, "00"), "0200000023120610000000000000000000000000000"[:42])
+			r.PAN = "522222******2222"
+			return r
+		}(),
 	}
 	b := NewIssuerBook(recs)
 	want := map[string]int64{"P1": 1000, "D1": 0, "F1": -250, "A1": 2400, "L1": 0, "N1": 0, "R1": 0, "Q1": 1500,
-		"T1": 600, "W1": 800, "X1": 0, "S1": 450, "S2": 460}
+		"T1": 600, "W1": 800, "X1": 0, "S1": 450, "S2": 460, "M1": 300}
 	for rrn, holds := range want {
 		p := b.Positions[rrn]
 		if p == nil {
@@ -76,8 +88,8 @@ func TestIssuerBook(t *testing.T) {
 	if p := b.Positions["A1"]; !p.Completed || p.Kind != kindAuthorization {
 		t.Errorf("A1: %+v, want a completed authorization", *p)
 	}
-	if len(b.Unmatched) != 1 || b.Unmatched[0].STAN != "000022" {
-		t.Errorf("unmatched reversals: %+v, want the one of STAN 000022", b.Unmatched)
+	if len(b.Unmatched) != 3 || b.Unmatched[0].STAN != "000022" {
+		t.Errorf("unmatched reversals: %+v, want those of STAN 000022, 000024 and 000025", b.Unmatched)
 	}
 }
 

@@ -92,8 +92,31 @@ func (c *conn) answer(resp *iso8583.Message, now time.Time, line []byte) []byte 
 	if approved && c.g.ledgerLog != nil {
 		line = c.g.ledgerLine(line, r, resp, c.term.id)
 	}
-	c.recycleLocked(r)
+	if !c.repeatAfterMalfunctionLocked(r, resp.ResponseCode) {
+		c.recycleLocked(r)
+	}
 	return line
+}
+
+// repeatAfterMalfunctionLocked queues a repeat (0401, 0221) of a reversal or completion answered
+// 96, as of one never answered: a terminal keeps a reversal or an advice until the switch
+// acknowledges it, and the switch processes a repeat after a 96 again (its outcome is unknown,
+// not a refusal). It reports whether r was queued.
+func (c *conn) repeatAfterMalfunctionLocked(r *request, code string) bool {
+	if code != iso8583.RCSystemMalfunction || r.repeats >= c.g.cfg.RepeatsMax {
+		return false
+	}
+	switch iso8583.MTIClass(r.mti) {
+	case iso8583.MTIReversal, iso8583.MTICompletion:
+	default:
+		return false
+	}
+	r.follow = followRepeat
+	if dropped, full := c.mu.followUps.push(r); full {
+		c.mu.stats.dropped++
+		c.recycleLocked(dropped)
+	}
+	return true
 }
 
 // verdict returns "" when resp is the right answer to r, and otherwise what is wrong with it.
