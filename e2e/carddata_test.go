@@ -55,7 +55,7 @@ func TestCardDataNeverLeaks(t *testing.T) {
 			}
 			s := startCardSystem(t, dbURL)
 			ledgerLog := filepath.Join(t.TempDir(), "approvals.jsonl")
-			ld := start(t, "load", nil, "load", "--target", s.acquirer, "--rate", "120", "--duration", "6s", "--timeout", "3s",
+			ld := start(t, "load", nil, "load", "--target", s.acquirer, "--rate", loadRate(120), "--duration", "6s", "--timeout", "5s",
 				"--mix", "purchase=40,preauth=20,refund=10,reversal=10,decline=15,timeout=5", "--terminals", "6",
 				"--pin-share", "40", "--keys", s.keysFile, "--pin", cardPIN, "--ledger-log", ledgerLog, "--quiet", "--seed", "7")
 			select {
@@ -67,7 +67,7 @@ func TestCardDataNeverLeaks(t *testing.T) {
 			secrets := s.handcrafted(t)
 			apiAnswers := s.apiTraffic(t, &secrets)
 			approved := loadApprovals(t, ledgerLog)
-			require.Greater(t, len(approved), 100, "the load was approved: the scan covers real traffic")
+			require.Greater(t, len(approved), 80, "the load was approved: the scan covers real traffic")
 
 			var artifacts []artifact
 			artifacts = append(artifacts, s.httpArtifacts(t, approved)...)
@@ -81,7 +81,7 @@ func TestCardDataNeverLeaks(t *testing.T) {
 			artifacts = append(artifacts, dbArtifacts(t, s.dataDir, dbURL)...)
 
 			leaks, loadCards := secrets.leaks(), loadCardKeys(approved)
-			require.Greater(t, len(loadCards), 50)
+			require.Greater(t, len(loadCards), 40)
 			findings, seenKnown := 0, map[int]bool{}
 			for _, a := range artifacts {
 				for _, line := range strings.Split(a.text, "\n") {
@@ -163,8 +163,7 @@ func startCardSystem(t *testing.T, dbURL string) *cardSystem {
 	soft := hsm.NewSoft(hsm.TestLMK())
 	keys, err := testkeys.Generate(soft, "test")
 	require.NoError(t, err)
-	s := &cardSystem{acquirer: freePort(t), http: freePort(t), api: freePort(t), dataDir: t.TempDir(), dbURL: dbURL, keys: keys,
-		soft: soft, keysFile: filepath.Join(t.TempDir(), "keys.txt")}
+	s := &cardSystem{dataDir: t.TempDir(), dbURL: dbURL, keys: keys, soft: soft, keysFile: filepath.Join(t.TempDir(), "keys.txt")}
 	require.NoError(t, keys.WriteFile(s.keysFile))
 	alpha, beta := freePort(t), freePort(t)
 	sim := func(name, addr string) *proc {
@@ -181,20 +180,22 @@ func startCardSystem(t *testing.T, dbURL string) *cardSystem {
 		fmt.Fprintf(&terminals, "  - {id: LOAD%04d, tpk: %s}\n", i, k(keys.TPK))
 	}
 	fmt.Fprintf(&terminals, "  - {id: %s, merchant: MERCHANT0000001, tpk: %s}\n", cardTerminal, k(keys.TPK))
-	cfg := fmt.Sprintf(`acceptor: {listen: %q}
+	s.sw = startServeOnFreePorts(t, "serve", func() (string, string) {
+		s.acquirer, s.http, s.api = freePort(t), freePort(t), freePort(t)
+		cfg := fmt.Sprintf(`acceptor: {listen: %q}
 http: {listen: %q}
 api: {listen: %q}
 issuers:
-  - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s, zpk: %s}
-  - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s, zpk: %s}
+  - {name: alpha, addr: %q, prefixes: ["4"], timeout: 3s, echo_interval: 1s, zpk: %s}
+  - {name: beta, addr: %q, prefixes: ["5"], timeout: 3s, echo_interval: 1s, zpk: %s}
 terminals:
 %sledger: {data_dir: %q, database_url: %q, settlement_dir: %q}
 log: {level: debug}
 `, s.acquirer, s.http, s.api, alpha, k(keys.ZPK), beta, k(keys.ZPK), terminals.String(), s.dataDir, dbURL, filepath.Join(s.dataDir, "settlement"))
-	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
-	s.sw = start(t, "serve", []string{"CARDSWITCH_DATABASE_URL="}, "serve", "--config", path)
-	(&system{http: s.http}).waitReady(t)
+		path := filepath.Join(t.TempDir(), "cardswitch.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+		return path, s.http
+	})
 	return s
 }
 
@@ -455,29 +456,14 @@ func dbArtifacts(t *testing.T, dataDir, dbURL string) []artifact {
 		}
 		out = append(out, artifact{"table " + table, b.String()})
 	}
+	// The embedded ledger's file and any other SQLite file a store keeps in the data directory.
+	files, err := filepath.Glob(filepath.Join(dataDir, "*.db"))
+	require.NoError(t, err)
+	for _, file := range files {
+		tables += sqliteRows(t, file, add)
+	}
 	if dbURL == "" {
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "ledger.db")+"?mode=ro")
-		require.NoError(t, err)
-		defer db.Close()
-		names := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
-		for _, name := range names {
-			tables++
-			rows, err := db.Query(`SELECT * FROM "` + name + `"`)
-			require.NoError(t, err)
-			cols, err := rows.Columns()
-			require.NoError(t, err)
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				require.NoError(t, rows.Scan(ptrs...))
-				add(name, cols, vals)
-			}
-			require.NoError(t, rows.Err())
-			rows.Close()
-		}
+		require.NotEmpty(t, files, "the embedded store's file")
 	} else {
 		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, dbURL)
@@ -511,7 +497,7 @@ func dbArtifacts(t *testing.T, dataDir, dbURL string) []artifact {
 		}
 	}
 	require.Positive(t, queued, "store-and-forward items are in the database when it is scanned")
-	require.Greater(t, len(out), 1000, "the database holds the run")
+	require.Greater(t, len(out), 300, "the database holds the run")
 	return out
 }
 
@@ -619,4 +605,41 @@ func apiDo(t testing.TB, addr, method, path string, body any) (int, []byte) {
 func cardPayment(pan string, amount int64, capture string) map[string]any {
 	return map[string]any{"amount": amount, "currency": "USD", "reference": "scan-" + pan[12:], "description": "card data scan",
 		"capture": capture, "card": map[string]any{"number": pan, "expiry_month": 12, "expiry_year": time.Now().Year() + 2, "cvc": apiCVC}}
+}
+
+// loadRate is a load's rate in requests per second: lower when the binaries are built with the
+// race detector, which makes the switch several times slower (an overloaded switch answers 91).
+func loadRate(n int) string {
+	if raceEnabled {
+		n /= 3
+	}
+	return fmt.Sprint(n)
+}
+
+// sqliteRows hands every row of every table of the SQLite file to add and returns the number of
+// tables.
+func sqliteRows(t *testing.T, file string, add func(table string, cols []string, vals []any)) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+	require.NoError(t, err)
+	defer db.Close()
+	names := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	for _, name := range names {
+		rows, err := db.Query(`SELECT * FROM "` + name + `"`)
+		require.NoError(t, err)
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			add(name, cols, vals)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+	}
+	return len(names)
 }
