@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cardswitch/cardswitch/audit"
 	"github.com/cardswitch/cardswitch/config"
 	"github.com/cardswitch/cardswitch/switch/payments"
 	"github.com/cardswitch/cardswitch/switch/payments/store"
@@ -74,12 +75,23 @@ func newAPIKeyCreateCmd(f *apiKeyFlags) *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			log, err := f.openAudit(cmd.Context()) // before the key exists: no key without its audit entry
+			if err != nil {
+				return err
+			}
+			defer log.Close()
 			key := payments.NewKey()
 			now := time.Now().UTC()
 			k := &store.APIKey{ID: payments.NewKeyID(), Merchant: merchant, Hash: payments.HashKey(key),
 				Prefix: key[:12], Scopes: sc, CreatedAt: now}
 			if err := s.CreateAPIKey(cmd.Context(), k); err != nil {
 				return err
+			}
+			if _, err := log.Record(cmd.Context(), audit.Entry{Actor: audit.ActorCLI(), Action: audit.ActionAPIKeyCreate, Target: k.ID,
+				Detail: "merchant " + merchant + ", scopes " + strings.Join(sc, ","), At: now}); err != nil {
+				// an unrecorded key must not be used: revoke it, and show nothing
+				_ = s.RevokeAPIKey(cmd.Context(), k.ID, time.Now().UTC())
+				return fmt.Errorf("api-key create: the key was revoked at once because the audit log refused it: %w", err)
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
@@ -181,12 +193,28 @@ func newAPIKeyRevokeCmd(f *apiKeyFlags) *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			log, err := f.openAudit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer log.Close()
 			err = s.RevokeAPIKey(cmd.Context(), args[0], time.Now().UTC())
+			e := audit.Entry{Actor: audit.ActorCLI(), Action: audit.ActionAPIKeyRevoke, Target: args[0]}
+			switch {
+			case err == store.ErrNotFound:
+				e.Result, e.Detail = audit.ResultRefused, "no valid key with this id"
+			case err != nil:
+				e.Result, e.Detail = audit.ResultFailed, err.Error()
+			}
+			_, aerr := log.Record(cmd.Context(), e)
 			if err == store.ErrNotFound {
 				return usagef("api-key revoke: no valid key %q (see cardswitch api-key list)", args[0])
 			}
 			if err != nil {
 				return err
+			}
+			if aerr != nil {
+				return fmt.Errorf("api-key revoke: %s is revoked, but the audit log refused the entry: %w", args[0], aerr)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
 			return nil

@@ -97,3 +97,34 @@ func TestScheduledCutoverIsAudited(t *testing.T) {
 	require.Contains(t, got[0].Detail, "database unavailable")
 	require.Equal(t, audit.ResultOK, got[1].Result)
 }
+
+// Creating and revoking an API key is recorded, with the key's id and never the key; a revoke
+// of no valid key is recorded as refused.
+func TestAPIKeysAreAudited(t *testing.T) {
+	t.Setenv("CARDSWITCH_DATABASE_URL", "")
+	db := "--data-dir=" + t.TempDir()
+	out, err := runCmd(t, "api-key", "create", "--merchant", "MERCHANT0000001", "--json", db)
+	require.NoError(t, err, out)
+	var created struct{ ID, Key string }
+	require.NoError(t, json.Unmarshal([]byte(out), &created), out)
+	_, err = runCmd(t, "api-key", "revoke", created.ID, db)
+	require.NoError(t, err)
+	_, err = runCmd(t, "api-key", "revoke", created.ID, db)
+	require.Error(t, err)
+
+	out, err = runCmd(t, "audit", "list", "--json", db)
+	require.NoError(t, err, out)
+	require.NotContains(t, out, created.Key)
+	var got struct{ Entries []audit.Entry }
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	require.Len(t, got.Entries, 3)
+	want := []struct{ action, result string }{{audit.ActionAPIKeyRevoke, audit.ResultRefused},
+		{audit.ActionAPIKeyRevoke, audit.ResultOK}, {audit.ActionAPIKeyCreate, audit.ResultOK}}
+	for i, e := range got.Entries {
+		require.Equal(t, want[i].action, e.Action, "entry %d", i)
+		require.Equal(t, want[i].result, e.Result, "entry %d", i)
+		require.Equal(t, created.ID, e.Target)
+		require.Equal(t, audit.ActorCLI(), e.Actor)
+	}
+	require.Contains(t, got.Entries[2].Detail, "MERCHANT0000001")
+}
