@@ -67,7 +67,7 @@ type Acceptor struct {
 	// swapped), hex:<bytes> or ascii:<text>. Default none.
 	Header string `yaml:"header"`
 	// Mapping translates the terminals' MTIs and fields to the engine's form and back.
-	Mapping iso8583.MappingConfig `yaml:"mapping"`
+	Mapping iso8583.MappingConfig `yaml:"mapping,omitempty"`
 	// MaxConnections bounds open terminal connections; one over it is closed at once. Default 4096.
 	MaxConnections int `yaml:"max_connections"`
 	// MaxInFlightPerConn bounds requests read but not yet answered on one connection; the reader
@@ -179,7 +179,7 @@ type Issuer struct {
 	// ascii:<text>. Default none.
 	Header string `yaml:"header"`
 	// Mapping translates MTIs and fields between the engine's form and the host's, out and back.
-	Mapping iso8583.MappingConfig `yaml:"mapping"`
+	Mapping iso8583.MappingConfig `yaml:"mapping,omitempty"`
 	// NetworkCodes are the field 70 codes the host wants. Defaults 001, 002, 301.
 	NetworkCodes NetworkCodes `yaml:"network_codes"`
 	// MaxInFlight bounds requests awaiting an answer on one connection. Default 1024.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/cardswitch/cardswitch/iso8583"
 )
 
 // Defaults (CONTRACT §6), named so that documentation and code agree.
@@ -44,6 +46,10 @@ const (
 	DefaultCurrency           = "840"
 	DefaultGCPercent          = 400
 	DefaultVerifyInterval     = time.Hour
+	DefaultSpec               = iso8583.SpecContract // the acquirer spec of CONTRACT §2
+	DefaultNetworkSignOn      = iso8583.NetworkSignOn
+	DefaultNetworkSignOff     = iso8583.NetworkSignOff
+	DefaultNetworkEcho        = iso8583.NetworkEcho
 )
 
 // AllTransactions is what a merchant may do when its config does not say.
@@ -99,6 +105,7 @@ func (c *Config) applyDefaults() {
 	str(&c.AcquirerID, DefaultAcquirerID)
 	a := &c.Acceptor
 	str(&a.Name, "default")
+	str(&a.Spec, DefaultSpec)
 	str(&a.Listen, DefaultAcquirerListen)
 	str(&a.Framing, "binary2")
 	def(&a.MaxConnections, DefaultMaxConnections)
@@ -112,6 +119,7 @@ func (c *Config) applyDefaults() {
 	for i := range c.Acceptors {
 		x := &c.Acceptors[i]
 		str(&x.Name, fmt.Sprintf("acceptor-%d", i+1))
+		str(&x.Spec, DefaultSpec)
 		str(&x.Framing, "binary2")
 		def(&x.MaxConnections, a.MaxConnections)
 		def(&x.MaxInFlightPerConn, a.MaxInFlightPerConn)
@@ -143,6 +151,10 @@ func (c *Config) applyDefaults() {
 		str(&is.Framing, "binary2")
 		dur(&is.Timeout, DefaultIssuerTimeout)
 		def(&is.Connections, DefaultIssuerConnections)
+		str(&is.Spec, DefaultSpec)
+		str(&is.NetworkCodes.SignOn, DefaultNetworkSignOn)
+		str(&is.NetworkCodes.SignOff, DefaultNetworkSignOff)
+		str(&is.NetworkCodes.Echo, DefaultNetworkEcho)
 		if is.EchoInterval == nil {
 			is.EchoInterval = new(Interval(DefaultEchoInterval))
 		}
