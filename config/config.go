@@ -87,9 +87,13 @@ type Acceptor struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// DrainTimeout is how long a graceful stop waits for in-flight requests. Default 30s.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
-	// TLS enables TLS on the listener when both files are set.
+	// TLS enables TLS on the listener when both files are set (PEM: the certificate chain and its
+	// private key).
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// TLSClientCA, a PEM bundle of CA certificates, turns on mutual TLS: every terminal must
+	// present a certificate signed by one of them, or its handshake is refused. Needs tls_cert.
+	TLSClientCA string `yaml:"tls_client_ca"`
 }
 
 // HTTP is the metrics, health and admin API listener.
@@ -193,6 +197,8 @@ type Issuer struct {
 	MACKey Key `yaml:"mac_key"`
 	// Circuit is the circuit breaker of each endpoint (docs/issuers.md).
 	Circuit Circuit `yaml:"circuit"`
+	// TLS makes every connection to the issuer's endpoints TLS (docs/security.md).
+	TLS IssuerTLS `yaml:"tls"`
 	// StandIn approves on the issuer's behalf when it is unavailable (never for PIN transactions).
 	StandIn StandIn `yaml:"stand_in"`
 	// EMV, when set, makes the switch verify the ARQC of every request to this issuer that
@@ -203,6 +209,22 @@ type Issuer struct {
 // Endpoint is one host of an issuer.
 type Endpoint struct {
 	Addr string `yaml:"addr"` // host:port
+}
+
+// IssuerTLS is TLS on an issuer link, from PEM files.
+type IssuerTLS struct {
+	// Enabled turns TLS on for every endpoint of the issuer. Default false.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is the bundle of CA certificates that sign the issuer host's certificate. Default:
+	// the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate and key the switch presents (mutual TLS).
+	// Default: none.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is the name the host's certificate must carry. Default: the host part of each
+	// endpoint's address (a name, or an IP address the certificate lists).
+	ServerName string `yaml:"server_name"`
 }
 
 // Circuit is an issuer's circuit breaker, one per endpoint: it opens after ConsecutiveFailures

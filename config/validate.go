@@ -123,6 +123,9 @@ func validListener(key string, a Acceptor) error {
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		return errf(key+".tls_cert", "tls_cert and tls_key must be set together")
 	}
+	if a.TLSClientCA != "" && a.TLSCert == "" {
+		return errf(key+".tls_client_ca", "mutual TLS needs tls_cert and tls_key")
+	}
 	for k, d := range map[string]int64{".idle_timeout": int64(a.IdleTimeout), ".read_timeout": int64(a.ReadTimeout),
 		".write_timeout": int64(a.WriteTimeout), ".drain_timeout": int64(a.DrainTimeout)} {
 		if d <= 0 {
@@ -256,6 +259,9 @@ func (c *Config) validateIssuers() error {
 		if err := validEMV(key+".emv", is.EMV); err != nil {
 			return err
 		}
+		if err := validIssuerTLS(key+".tls", is.TLS); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -302,6 +308,19 @@ func validIssuerDialect(key string, is Issuer) error {
 	}
 	if (is.SignsOn() || is.Echo() > 0) && !spec.Defines(70) && is.Mapping.IsZero() {
 		return errf(key+".spec", "%s has no field 70 for sign-on and echo: set sign_on: false and echo_interval: 0, or map field 70 (mapping)", spec.Name())
+	}
+	return nil
+}
+
+func validIssuerTLS(key string, t IssuerTLS) error {
+	if !t.Enabled {
+		if t != (IssuerTLS{}) {
+			return errf(key+".enabled", "must be true for the other tls keys to apply")
+		}
+		return nil
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errf(key+".cert_file", "cert_file and key_file must be set together")
 	}
 	return nil
 }

@@ -23,9 +23,10 @@ func newIssuerSimCmd() *cobra.Command {
 		keys     simKeys
 		journal  string
 		jsync    bool
+		tlsF     serverTLSFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--spec S] [--header H] [--max-conns N] [--journal FILE [--journal-sync]] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
+		Use:   "issuer-sim --listen ADDR [--name N] [--slow-delay 10s] [--latency 0s] [--framing binary2] [--spec S] [--header H] [--max-conns N] [--journal FILE [--journal-sync]] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--lmk test --zpk CRYPTOGRAM [--pin 1234] --zak CRYPTOGRAM]",
 		Short: "Run an issuer host simulator (decisions on the last two digits of the amount)",
 		Long: `Run an issuer host simulator. It answers on the last two digits of field 4 (minor units):
 05, 14, 51, 54, 55, 57, 61, 62, 65 with that response code; 98 with an approval after --slow-delay;
@@ -62,6 +63,9 @@ before the answer is sent: what ` + "`cardswitch ledger reconcile --journal FILE
 				return usagef("--header: %v", err)
 			}
 			if cfg.Security, err = keys.security(); err != nil {
+				return err
+			}
+			if cfg.TLS, err = tlsF.config(); err != nil {
 				return err
 			}
 			level, err := zapcore.ParseLevel(logLevel)
@@ -106,6 +110,7 @@ before the answer is sent: what ` + "`cardswitch ledger reconcile --journal FILE
 	fl.BoolVar(&jsync, "journal-sync", false, "fsync the journal after every record (survives a power loss, not only a kill)")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug logs connections and bad frames, info start and stop")
 	keys.flags(cmd)
+	tlsF.register(cmd)
 	return cmd
 }
 

@@ -5,7 +5,6 @@ package main
 // same engine in its one internal form.
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/cardswitch/cardswitch/iso8583"
 	"github.com/cardswitch/cardswitch/switch/acceptor"
 	"github.com/cardswitch/cardswitch/switch/issuer"
+	"github.com/cardswitch/cardswitch/tlsconf"
 )
 
 // listener is one acquirer listener, bound and ready to serve.
@@ -27,7 +27,7 @@ type listener struct {
 
 // buildListeners builds and binds every acquirer listener, the acceptor block's first. They share
 // the metrics (the series count all listeners).
-func buildListeners(cfg *config.Config, h acceptor.Handler, log *zap.Logger, m *acceptor.Metrics) ([]listener, error) {
+func buildListeners(cfg *config.Config, h acceptor.Handler, log *zap.Logger, m *acceptor.Metrics, tlsM *tlsconf.Metrics) ([]listener, error) {
 	var out []listener
 	fail := func(err error) ([]listener, error) {
 		for _, l := range out {
@@ -40,7 +40,7 @@ func buildListeners(cfg *config.Config, h acceptor.Handler, log *zap.Logger, m *
 		if i > 0 {
 			key = fmt.Sprintf("acceptors[%d]", i-1)
 		}
-		srv, err := newListener(key, ac, h, log, m)
+		srv, err := newListener(key, ac, h, log, m, tlsM)
 		if err != nil {
 			return fail(err)
 		}
@@ -53,7 +53,7 @@ func buildListeners(cfg *config.Config, h acceptor.Handler, log *zap.Logger, m *
 	return out, nil
 }
 
-func newListener(key string, ac config.Acceptor, h acceptor.Handler, log *zap.Logger, m *acceptor.Metrics) (*acceptor.Server, error) {
+func newListener(key string, ac config.Acceptor, h acceptor.Handler, log *zap.Logger, m *acceptor.Metrics, tlsM *tlsconf.Metrics) (*acceptor.Server, error) {
 	framing, err := iso8583.ParseFraming(ac.Framing)
 	if err != nil {
 		return nil, usagef("%s.framing: %v", key, err)
@@ -62,13 +62,9 @@ func newListener(key string, ac config.Acceptor, h acceptor.Handler, log *zap.Lo
 	if err != nil {
 		return nil, usagef("%s: %v", key, err)
 	}
-	var tlsCfg *tls.Config
-	if ac.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(ac.TLSCert, ac.TLSKey)
-		if err != nil {
-			return nil, usagef("%s.tls_cert: %v", key, err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsCfg, err := acceptorTLS(key, ac, tlsM)
+	if err != nil {
+		return nil, err
 	}
 	return acceptor.New(acceptor.Config{Name: ac.Name, Framing: framing, Spec: spec, Header: header, Mapping: mapping,
 		MaxConnections: ac.MaxConnections, MaxInFlightPerConn: ac.MaxInFlightPerConn, MaxInFlight: ac.MaxInFlight,

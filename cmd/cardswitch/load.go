@@ -16,6 +16,7 @@ import (
 
 	"github.com/cardswitch/cardswitch/iso8583"
 	"github.com/cardswitch/cardswitch/simulator/load"
+	"github.com/cardswitch/cardswitch/tlsconf"
 )
 
 // loadFlags are the command line of `cardswitch load`.
@@ -35,6 +36,7 @@ func newLoadCmd() *cobra.Command {
 	var f loadFlags
 	var keys loadKeys
 	var api apiLoadFlags
+	var tlsF clientTLSFlags
 	cmd := &cobra.Command{
 		Use:   "load --target ADDR (--rate N | --concurrency N) [--duration D] [--mix ...] [--report FILE] [--expect ...]",
 		Short: "Drive the acquirer interface with a fleet of simulated terminals and check every answer",
@@ -50,6 +52,10 @@ func newLoadCmd() *cobra.Command {
 			if cfg.Keys, err = keys.keys(); err != nil {
 				return err
 			}
+			if cfg.TLS, err = tlsF.config(); err != nil {
+				return err
+			}
+			cfg.TLS = tlsconf.ForAddr(cfg.TLS, cfg.Target)
 			log, err := stderrLogger(f.logLevel, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -121,6 +127,7 @@ func newLoadCmd() *cobra.Command {
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr (warn shows the first unexpected answers)")
 	keys.flags(cmd)
 	api.flags(cmd)
+	tlsF.register(cmd)
 	return cmd
 }
 

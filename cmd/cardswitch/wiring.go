@@ -35,6 +35,7 @@ import (
 	"github.com/cardswitch/cardswitch/switch/issuer"
 	"github.com/cardswitch/cardswitch/switch/route"
 	"github.com/cardswitch/cardswitch/switch/saf"
+	"github.com/cardswitch/cardswitch/tlsconf"
 )
 
 // switchApp is a built switch, ready to run.
@@ -155,9 +156,10 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		return func(req, resp *iso8583.Message) { eng.LateResponse(name, req, resp) }
 	}
 	im := issuer.NewMetrics(a.reg)
+	tlsM := tlsconf.NewMetrics(a.reg)
 	links := map[string]*issuer.Issuer{}
 	var engIssuers []engine.Issuer
-	for _, ic := range cfg.Issuers {
+	for n, ic := range cfg.Issuers {
 		framing, err := iso8583.ParseFraming(ic.Framing)
 		if err != nil {
 			return nil, usagef("issuer %s: %v", ic.Name, err)
@@ -166,9 +168,13 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		if err != nil {
 			return nil, err
 		}
+		linkTLS, err := issuerTLS(n, ic, tlsM)
+		if err != nil {
+			return nil, err
+		}
 		var endpoints []issuer.Endpoint
 		for _, addr := range ic.EndpointAddrs() {
-			endpoints = append(endpoints, issuer.Endpoint{Addr: addr})
+			endpoints = append(endpoints, issuer.Endpoint{Addr: addr, TLS: linkTLS})
 		}
 		link, err := issuer.New(issuer.Config{
 			Name: ic.Name, Endpoints: endpoints, Connections: ic.Connections, Framing: framing, Spec: d.spec,
@@ -209,7 +215,7 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 	}
 	a.engine = eng
 
-	ls, err := buildListeners(cfg, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg))
+	ls, err := buildListeners(cfg, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg), tlsM)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ package issuer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +58,8 @@ type Config struct {
 	// Journal, when set, records every request, advice and reversal with its answer before the
 	// answer is queued (journal.go). The caller opens and closes it.
 	Journal *Journal
+	// TLS, when set, serves TLS (with ClientAuth set, mutual TLS): a host that a link must verify.
+	TLS *tls.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -139,6 +142,9 @@ func New(cfg Config, log *zap.Logger) (*Simulator, error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("issuer simulator: %w", err)
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &Simulator{cfg: cfg, log: log.With(zap.String("issuer", cfg.Name)), ln: ln, stopCh: make(chan struct{})}
 	s.mu.conns = make(map[*simConn]struct{})

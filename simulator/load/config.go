@@ -1,6 +1,7 @@
 package load
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,9 @@ type Config struct {
 
 	// Keys, when set, are the terminals' keys for PIN blocks and MACs (keys.go).
 	Keys *Keys
+	// TLS, when set, makes every connection TLS (with a client certificate: mutual TLS); its
+	// ServerName is the name the switch's certificate must carry.
+	TLS *tls.Config
 
 	// LedgerLog, when set, receives one JSON line per approved answer (see docs/load.md).
 	LedgerLog io.Writer

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -118,6 +119,17 @@ func (c *conn) dial(ctx context.Context) error {
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
+	}
+	if c.g.cfg.TLS != nil {
+		tc := tls.Client(nc, c.g.cfg.TLS)
+		hctx, cancel := context.WithTimeout(ctx, c.g.cfg.DialTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			return fmt.Errorf("tls handshake: %w", err)
+		}
+		nc = tc
 	}
 	c.nc = nc
 	return nil

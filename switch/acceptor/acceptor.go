@@ -210,6 +210,10 @@ func (c *conn) stopReading() {
 }
 
 func (c *conn) serve(ctx context.Context) {
+	if !c.handshake(ctx) {
+		c.nc.Close()
+		return
+	}
 	var writerDone sync.WaitGroup
 	writerDone.Add(1)
 	go func() {

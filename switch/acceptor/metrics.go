@@ -9,6 +9,7 @@ type Metrics struct {
 	connectionsRejected prometheus.Counter
 	inFlight            prometheus.Gauge
 	decodeErrors        *prometheus.CounterVec
+	tlsFailures         prometheus.Counter
 }
 
 // NewMetrics registers the acceptor's metrics with reg.
@@ -26,8 +27,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cardswitch_acceptor_decode_errors_total",
 			Help: "Frames that could not be decoded, by kind: frame (bad or oversized length header; connection closed), truncated, mti (unreadable MTI; connection closed), message (answered with 30)."},
 			[]string{"kind"}),
+		tlsFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cardswitch_acceptor_tls_handshake_failures_total",
+			Help: "Terminal connections closed because their TLS handshake failed (no or an untrusted client certificate, no common version or cipher, a client that never finished it)."}),
 	}
-	reg.MustRegister(m.connections, m.connectionsAccepted, m.connectionsRejected, m.inFlight, m.decodeErrors)
+	reg.MustRegister(m.connections, m.connectionsAccepted, m.connectionsRejected, m.inFlight, m.decodeErrors, m.tlsFailures)
 	for _, k := range []string{"frame", "truncated", "mti", "message"} {
 		m.decodeErrors.WithLabelValues(k)
 	}

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -101,6 +102,10 @@ type Config struct {
 // Endpoint is one host of an issuer.
 type Endpoint struct {
 	Addr string // host:port
+	// TLS, when set, makes every connection to the endpoint TLS: RootCAs verify the host's
+	// certificate, Certificates hold the client certificate of mutual TLS. Without a ServerName the
+	// host part of Addr is the name (or IP address) the certificate must carry.
+	TLS *tls.Config
 }
 
 // Circuit configures the circuit breaker that each endpoint has. It opens after Failures

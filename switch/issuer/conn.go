@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -51,7 +52,10 @@ type slot struct {
 		lastEcho  time.Time
 		lastError string
 		current   *connection.Connection // the most recent connection, to attribute its failure
-		logged    State                  // the last state logged at info (reconnect attempts are not repeated)
+		// TLS of the most recent connection: the version negotiated and when the host's certificate expires.
+		tlsVersion  string
+		peerExpires time.Time
+		logged      State // the last state logged at info (reconnect attempts are not repeated)
 	}
 }
 
@@ -133,9 +137,16 @@ func (s *slot) connect(ctx context.Context) (*connection.Connection, error) {
 	cfg := s.i.cfg
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", s.ep.cfg.Addr)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	if s.ep.tls != nil {
+		nc, err = s.handshake(dctx, nc)
+	}
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
+		return nil, err
 	}
 	c, err := connection.NewFrom(nc, cfg.Spec.Moov(), nil, nil, s.options()...)
 	if err != nil {
@@ -153,6 +164,24 @@ func (s *slot) connect(ctx context.Context) (*connection.Connection, error) {
 		}
 	}
 	return c, nil
+}
+
+// handshake makes the TLS handshake on a new connection (verifying the host's certificate and
+// name, presenting the client certificate when configured) within ctx.
+func (s *slot) handshake(ctx context.Context, nc net.Conn) (net.Conn, error) {
+	tc := tls.Client(nc, s.ep.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("tls handshake: %w", err)
+	}
+	st := tc.ConnectionState()
+	s.mu.Lock()
+	s.mu.tlsVersion = tls.VersionName(st.Version)
+	if len(st.PeerCertificates) > 0 {
+		s.mu.peerExpires = st.PeerCertificates[0].NotAfter
+	}
+	s.mu.Unlock()
+	return tc, nil
 }
 
 // options are the iso8583-connection options of one connection: the link's framing in one write

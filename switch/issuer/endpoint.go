@@ -1,7 +1,9 @@
 package issuer
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,7 @@ type endpoint struct {
 	i     *Issuer
 	idx   int // priority: 0 is the primary
 	cfg   Endpoint
+	tls   *tls.Config // cfg.TLS with its server name; nil: plain TCP
 	slots []*slot
 	br    *breaker
 	rr    atomic.Uint32 // round-robin position over slots
@@ -29,13 +32,24 @@ type endpoint struct {
 }
 
 func newEndpoint(i *Issuer, idx int, cfg Endpoint) *endpoint {
-	e := &endpoint{i: i, idx: idx, cfg: cfg, up: i.m.endpointUp(cfg.Addr)}
+	e := &endpoint{i: i, idx: idx, cfg: cfg, tls: withServerName(cfg.TLS, cfg.Addr), up: i.m.endpointUp(cfg.Addr)}
 	e.br = newBreaker(i.cfg.Circuit, i.now, e.circuitChanged)
 	e.slots = make([]*slot, i.cfg.Connections)
 	for n := range e.slots {
 		e.slots[n] = newSlot(i, e, idx*i.cfg.Connections+n)
 	}
 	return e
+}
+
+// withServerName returns cfg with the host of addr as its server name when it names none.
+func withServerName(cfg *tls.Config, addr string) *tls.Config {
+	if cfg == nil || cfg.ServerName != "" {
+		return cfg
+	}
+	host, _, _ := net.SplitHostPort(addr) // validated
+	c := cfg.Clone()
+	c.ServerName = host
+	return c
 }
 
 // inService reports whether a connection of the endpoint is in service.

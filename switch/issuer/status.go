@@ -40,6 +40,10 @@ type ConnectionStatus struct {
 	InFlight  int       `json:"in_flight"`
 	LastEcho  time.Time `json:"last_echo,omitzero"` // the last echo answered 00
 	LastError string    `json:"last_error,omitempty"`
+	// TLS is the protocol version of the current or last connection ("TLS 1.3"); empty without TLS.
+	TLS string `json:"tls,omitempty"`
+	// PeerCertificateExpires is when the host's certificate on that connection expires.
+	PeerCertificateExpires time.Time `json:"peer_certificate_expires,omitzero"`
 }
 
 // Status reports the link's state. It is cheap enough for a health check.
@@ -81,5 +85,8 @@ func (s *slot) status() ConnectionStatus {
 		InFlight:  int(s.inFlight.Load()),
 		LastEcho:  s.mu.lastEcho,
 		LastError: s.mu.lastError,
+		TLS:       s.mu.tlsVersion,
+
+		PeerCertificateExpires: s.mu.peerExpires,
 	}
 }
