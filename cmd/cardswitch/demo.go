@@ -38,6 +38,8 @@ const (
 	demoBarInterval = 200 * time.Millisecond
 	// demoMerchants sends a tenth of the payments to the government agency of the default topology.
 	demoMerchants = "MERCHANT0000001=90,GOVAGENCY000001=10"
+	// demoShops are the web shops paying over the payments API.
+	demoShops = 16
 	// demoLogFile is where the demo's components log (warn level), inside the data directory.
 	demoLogFile = "cardswitch.log"
 )
@@ -148,16 +150,30 @@ func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) (err err
 		storeName = "PostgreSQL ledger"
 	}
 	fmt.Fprintf(out, "cardswitch demo: %v at %d requests/s on the %s\n", o.duration, o.rate, storeName)
-	fmt.Fprintf(out, "  switch %s (HTTP %s), issuers alpha %s and beta %s\n", app.acqLn.Addr(), app.httpLn.Addr(),
-		sims.alpha.Addr(), sims.beta.Addr())
+	fmt.Fprintf(out, "  switch %s (HTTP %s, payments API %s), issuers alpha %s and beta %s\n", app.acqLn.Addr(), app.httpLn.Addr(),
+		app.payapi.ln.Addr(), sims.alpha.Addr(), sims.beta.Addr())
 	if !temporary {
 		fmt.Fprintf(out, "  log (warnings and errors) in %s\n", filepath.Join(dir, demoLogFile))
 	}
 	fmt.Fprintln(out)
 
+	// Web shops pay over the payments API beside the terminals, at a fifth of their rate.
+	apiDone := make(chan struct{})
+	var apiRep load.Report
+	var apiErr error
+	go func() {
+		defer close(apiDone)
+		apiRep, apiErr = load.RunAPI(ctx, load.APIConfig{Target: "http://" + app.payapi.ln.Addr().String(),
+			Rate: max(o.rate/5, 1), Duration: o.duration, Shops: demoShops, Mix: load.Mix{60, 20, 10, 5, 5, 0},
+			Timeout: demoTerminalTimeout, Log: log.Named("load-api")})
+	}()
 	rep, err := runDemoLoad(ctx, app.acqLn.Addr().String(), o, log, errOut)
+	<-apiDone
 	if err != nil {
 		return err
+	}
+	if apiErr != nil {
+		return fmt.Errorf("payments API load: %w", apiErr)
 	}
 	tb, tbErr := app.store.TrialBalance(swCtx)
 	if tbErr != nil {
@@ -165,7 +181,7 @@ func runDemo(ctx context.Context, o demoOptions, out, errOut io.Writer) (err err
 	}
 	after, verifyErr := ledgerVerify(swCtx, app.store)
 
-	sys := load.System{Load: rep, TrialBalance: tb, Verify: after, VerifyErr: verifyErr}
+	sys := load.System{Load: rep, TrialBalance: tb, Verify: after, VerifyErr: verifyErr, API: &apiRep}
 	if before != nil {
 		sys.DecisionsBefore = before.Transactions
 	}

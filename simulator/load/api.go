@@ -293,8 +293,13 @@ func (s *shop) operate(ctx context.Context, at time.Time) {
 		}
 	case KindDecline:
 		s.pay(ctx, at, KindDecline, "automatic", s.amount(true))
-	case KindTimeout:
-		s.pay(ctx, at, KindTimeout, "automatic", int64(100+s.rng.IntN(9000))*100+99)
+	case KindTimeout, KindSlow:
+		// The issuer never answers (99), or answers after the issuer link's timeout (98): failed, 91.
+		end := int64(99)
+		if kind == KindSlow {
+			end = 98
+		}
+		s.pay(ctx, at, kind, "automatic", int64(100+s.rng.IntN(9000))*100+end)
 	case KindRefund:
 		i := s.rng.IntN(len(s.paid))
 		p := s.paid[i]
@@ -337,7 +342,7 @@ func (s *shop) pay(ctx context.Context, at time.Time, kind Kind, capture string,
 		want = "authorised"
 	case KindDecline:
 		want, wantCode = "declined", fmt.Sprintf("%02d", amount%100)
-	case KindTimeout:
+	case KindTimeout, KindSlow:
 		want, wantCode = "failed", "91"
 	}
 	bad := ""

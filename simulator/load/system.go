@@ -22,6 +22,9 @@ type System struct {
 	VerifyErr error
 	// DecisionsBefore is the number of decisions the ledger held before the run.
 	DecisionsBefore int64
+	// API, when set, is a payments API load run beside the terminals (RunAPI): its operations are
+	// ledger decisions too, and its answers are checked like the terminals'.
+	API *Report
 }
 
 // SystemCheck is one promise of the system, held or not.
@@ -55,9 +58,17 @@ func (s System) Checks() []SystemCheck {
 		if !v.OK {
 			v.Detail += ": " + s.Verify.Violations[0].Check + ": " + s.Verify.Violations[0].Detail
 		}
-		recorded := s.Verify.Transactions - s.DecisionsBefore
-		checks = append(checks, v, SystemCheck{"one ledger decision per answer", recorded == rep.Answered,
-			fmt.Sprintf("%s decisions recorded, %s answers", thousands(recorded), thousands(rep.Answered))})
+		recorded, answers := s.Verify.Transactions-s.DecisionsBefore, rep.Answered
+		if s.API != nil {
+			answers += s.API.Answered
+		}
+		checks = append(checks, v, SystemCheck{"one ledger decision per answer", recorded == answers,
+			fmt.Sprintf("%s decisions recorded, %s answers", thousands(recorded), thousands(answers))})
+	}
+	if a := s.API; a != nil {
+		checks = append(checks, SystemCheck{"every API payment answered as expected",
+			a.Sent > 0 && a.Answered == a.Sent && a.Timeouts == 0 && a.Unexpected == 0,
+			fmt.Sprintf("%s of %s answered, %d unexpected, %d timeouts", thousands(a.Answered), thousands(a.Sent), a.Unexpected, a.Timeouts)})
 	}
 	return append(checks, s.payablesNotNegative())
 }
@@ -137,7 +148,25 @@ func (s System) writeLoad(b *strings.Builder) {
 	for i := 0; i < len(others); i += 4 {
 		fmt.Fprintf(b, "              %s\n", strings.Join(others[i:min(i+4, len(others))], ", "))
 	}
+	if a := s.API; a != nil {
+		fmt.Fprintf(b, "API         %s payments API operations by %d shops beside the terminals: %.1f/s, p50 %.2fms  p99 %.2fms\n",
+			thousands(a.Answered), a.Connections, a.AchievedRate, a.Latency.P50, a.Latency.P99)
+		b.WriteString("           ")
+		for k := Kind(0); k < kindCount; k++ {
+			if kc, ok := a.Kinds[k.String()]; ok {
+				name, ok := apiKindNames[k]
+				if !ok {
+					name = k.String()
+				}
+				fmt.Fprintf(b, " %s %s", name, thousands(kc.Sent))
+			}
+		}
+		b.WriteByte('\n')
+	}
 }
+
+// apiKindNames are the API operations behind the load's kinds.
+var apiKindNames = map[Kind]string{KindPreauth: "authorisation", KindReversal: "cancel", KindCompletion: "capture"}
 
 func (s System) writeLedger(b *strings.Builder) {
 	for _, c := range s.TrialBalance.Currencies {
