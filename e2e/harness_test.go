@@ -195,14 +195,23 @@ type systemOpts struct {
 	databaseURL string
 	extraYAML   string
 	acceptorTLS [2]string // certificate and key files: TLS on the acquirer listener
+	// issuerTimeout is both issuers' timeout (default 1s) and slowDelay the simulators' delay of
+	// amounts ending in 98 (default 3s).
+	issuerTimeout, slowDelay time.Duration
 }
 
 func startSystem(t testing.TB, o systemOpts) *system {
 	t.Helper()
 	s := &system{acquirer: freePort(t), http: freePort(t), api: freePort(t), alpha: freePort(t), beta: freePort(t), dataDir: t.TempDir()}
+	if o.issuerTimeout == 0 {
+		o.issuerTimeout = time.Second
+	}
+	if o.slowDelay == 0 {
+		o.slowDelay = 3 * time.Second
+	}
 	s.issuers = append(s.issuers,
-		start(t, "issuer-sim alpha", nil, "issuer-sim", "--listen", s.alpha, "--name", "alpha", "--slow-delay", "3s"),
-		start(t, "issuer-sim beta", nil, "issuer-sim", "--listen", s.beta, "--name", "beta", "--slow-delay", "3s"))
+		start(t, "issuer-sim alpha", nil, "issuer-sim", "--listen", s.alpha, "--name", "alpha", "--slow-delay", o.slowDelay.String()),
+		start(t, "issuer-sim beta", nil, "issuer-sim", "--listen", s.beta, "--name", "beta", "--slow-delay", o.slowDelay.String()))
 	waitTCP(t, s.alpha)
 	waitTCP(t, s.beta)
 	cfg := fmt.Sprintf(`acceptor:
@@ -214,14 +223,15 @@ http:
 api:
   listen: %q
 issuers:
-  - {name: alpha, addr: %q, prefixes: ["4"], timeout: 1s, echo_interval: 1s}
-  - {name: beta, addr: %q, prefixes: ["5"], timeout: 1s, echo_interval: 1s}
+  - {name: alpha, addr: %q, prefixes: ["4"], timeout: %s, echo_interval: 1s}
+  - {name: beta, addr: %q, prefixes: ["5"], timeout: %s, echo_interval: 1s}
 ledger:
   data_dir: %q
   database_url: %q
 log:
   level: debug
-%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.api, s.alpha, s.beta, s.dataDir, o.databaseURL, o.extraYAML)
+%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.api, s.alpha, o.issuerTimeout, s.beta, o.issuerTimeout,
+		s.dataDir, o.databaseURL, o.extraYAML)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	s.serveArgs = []string{"serve", "--config", path}

@@ -56,19 +56,27 @@ func safDepth(t *testing.T, s *system) int {
 // answer: after the restart, each is reversed at the issuer (nobody else will: the terminal got
 // no answer), journaled as recovered, and a retransmission of one gets 96, not a second charge.
 func TestCrashWithRequestsAtTheIssuer(t *testing.T) {
-	s := startSystem(t, systemOpts{extraYAML: "saf: {retry_min: 100ms, retry_max: 1s}\n"})
+	// The requests wait at the issuer (--slow-delay) well within its timeout: the crash comes first.
+	s := startSystem(t, systemOpts{extraYAML: "saf: {retry_min: 100ms, retry_max: 1s}\n",
+		issuerTimeout: 20 * time.Second, slowDelay: 15 * time.Second})
 	tm := dialTerminal(t, s.acquirer, "E2ECRSH1")
 	var sent []*iso8583.Message
 	for range 5 {
-		req := tm.request("0200", visa, 2098) // 98: the simulator answers after --slow-delay (3s)
+		req := tm.request("0200", visa, 2098) // 98: the simulator answers after --slow-delay
 		tm.send(req)
 		sent = append(sent, req)
 	}
-	// Within the issuer timeout (1s here): the requests are at the issuer, their intents stored.
+	// Within the simulator's delay: the requests are at the issuer, their intents stored.
 	require.Eventually(t, func() bool { return len(safList(t, s.dataDir, "intent")) == len(sent) },
-		900*time.Millisecond, 10*time.Millisecond, "the requests' intents are stored before they leave")
+		10*time.Second, 20*time.Millisecond, "the requests' intents are stored before they leave")
 	require.NoError(t, s.sw.cmd.Process.Signal(syscall.SIGKILL))
 	<-s.sw.done
+	// The issuer host restarts too, quicker now, so that the terminal's retransmission below is
+	// answered soon.
+	require.Equal(t, 0, s.issuers[0].stop(10*time.Second))
+	s.issuers[0] = start(t, "issuer-sim alpha (restarted)", nil, "issuer-sim", "--listen", s.alpha, "--name", "alpha",
+		"--slow-delay", "500ms")
+	waitTCP(t, s.alpha)
 
 	s.sw = start(t, "serve (restarted)", []string{"CARDSWITCH_DATABASE_URL="}, s.serveArgs...)
 	s.waitReady(t)
