@@ -57,6 +57,10 @@ type Message struct {
 	ReplacementAmounts   string // 95, an42
 	MAC2                 []byte // 128, b8
 	Other                []Field
+	// MACInput is what the acceptor received before the MAC field (64 or 128), in the listener's
+	// own dialect: the bytes a terminal's MAC covers. Nil when the message carries no MAC, or was
+	// not received (a message built in code is MACed as the acquirer spec packs it). Never packed.
+	MACInput []byte
 }
 
 // Field is a field the typed message has no name for, kept so that it can be forwarded.

@@ -287,6 +287,15 @@ func (c *conn) readLoop(ctx context.Context, reqs *sync.WaitGroup) {
 		}
 		if uerr != nil {
 			c.s.metrics.decodeErrors.WithLabelValues("message").Inc()
+		} else if req.MAC != nil || req.MAC2 != nil {
+			// The MAC covers the bytes as the terminal sent them, in this listener's dialect.
+			field := 64
+			if req.MAC2 != nil {
+				field = 128
+			}
+			if in, ok := cfg.Spec.MACInput(frame, field); ok {
+				req.MACInput = append([]byte(nil), in...) // the frame's buffer is read into again
+			}
 		}
 		if !c.acquire(ctx) {
 			return

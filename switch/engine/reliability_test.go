@@ -272,3 +272,19 @@ func TestFailedLookupIsNotOriginalNotFound(t *testing.T) {
 		STAN: "000940", TerminalID: auth.TerminalID, MerchantID: auth.MerchantID, Currency: "840", OriginalData: of}
 	require.Equal(t, "00", v.handle(rev).ResponseCode, "once the store is back, the reversal (repeated) is applied")
 }
+
+// A terminal of another dialect MACs the bytes it sent, which the acceptor hands over as they
+// came (MACInput): the engine verifies those, not the contract spec's packing.
+func TestMACOverTheReceivedBytes(t *testing.T) {
+	v := newEnv(t, nil)
+	req := v.purchase(visa, 1001)
+	req.TerminalID = "MACTERM1"
+	req.MACInput = []byte("\x02\x00\x70\x3a\x40...as a BCD terminal sent it")
+	req.MAC = fakeMAC(req.MACInput)
+	require.Equal(t, "00", v.handle(req).ResponseCode)
+	bad := v.purchase(visa, 1001)
+	bad.TerminalID = "MACTERM1"
+	bad.MACInput = []byte("\x02\x00\x70\x3a\x40...altered on the way")
+	bad.MAC = fakeMAC([]byte("\x02\x00\x70\x3a\x40...as a BCD terminal sent it"))
+	require.Equal(t, "63", v.handle(bad).ResponseCode)
+}

@@ -80,21 +80,30 @@ func (e *Engine) verifyMAC(ctx context.Context, req *iso8583.Message, t *Termina
 		e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
 		return iso8583.RCSecurityViolation
 	}
-	// Re-packing gives the bytes the terminal sent: the codec round-trips byte for byte.
-	packed, err := req.Pack(iso8583.AcquirerSpec())
-	if err != nil || len(packed) < bitmapAt+16+macLen {
-		e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
-		return iso8583.RCSecurityViolation
-	}
-	mac := req.MAC
-	if hasSecondaryBitmap(packed) {
+	data, mac := req.MACInput, req.MAC
+	if req.MAC2 != nil {
 		mac = req.MAC2
+	}
+	if data == nil {
+		// Not received by an acceptor (or its dialect's MAC field has no fixed length): re-packing
+		// in the acquirer spec gives the bytes a terminal of the contract dialect sent (the codec
+		// round-trips byte for byte).
+		packed, err := req.Pack(iso8583.AcquirerSpec())
+		if err != nil || len(packed) < bitmapAt+16+macLen {
+			e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
+			return iso8583.RCSecurityViolation
+		}
+		mac = req.MAC
+		if hasSecondaryBitmap(packed) {
+			mac = req.MAC2
+		}
+		data = packed[:len(packed)-macLen]
 	}
 	if mac == nil {
 		e.metrics.securityFailures.WithLabelValues("mac_missing").Inc()
 		return iso8583.RCSecurityViolation
 	}
-	if err := e.hsm.VerifyMAC(ctx, t.MACKey, t.MACAlg, packed[:len(packed)-macLen], mac); err != nil {
+	if err := e.hsm.VerifyMAC(ctx, t.MACKey, t.MACAlg, data, mac); err != nil {
 		return e.hsmFailure("mac", req, err)
 	}
 	return ""
