@@ -284,7 +284,7 @@ func TestMACOverTheReceivedBytes(t *testing.T) {
 	require.Equal(t, "00", v.handle(req).ResponseCode)
 	bad := v.purchase(visa, 1001)
 	bad.TerminalID = "MACTERM1"
-	bad.MACInput = []byte("\x02\x00\x70\x3a\x40...altered on the way")
+	bad.MACInput = []byte("\x02\x00\x70\x3b\x40...as a BCD terminal sent it") // one bit changed (the fake MACs 8 bytes)
 	bad.MAC = fakeMAC([]byte("\x02\x00\x70\x3a\x40...as a BCD terminal sent it"))
 	require.Equal(t, "63", v.handle(bad).ResponseCode)
 }
