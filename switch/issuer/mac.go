@@ -19,18 +19,21 @@ var ErrMAC = errors.New("outbound MAC")
 // macSize is the MAC's length in bytes; fields 64 and 128 carry it as 16 hex characters.
 const macSize = 8
 
-// bitmapAt is where the primary bitmap starts: after the 4-digit MTI.
+// bitmapAt is the shortest a message is before its first field: a 4-digit MTI (any MAC input is
+// longer).
 const bitmapAt = 4
 
 // packMACed packs m with its MAC in the last field: field 64, or 128 when m has a field above 64
 // (and so a secondary bitmap). It packs once with an all-zero MAC, MACs the bytes before the MAC
-// field and writes the MAC over the zeros.
+// field and writes the MAC over the zeros, as the link's spec carries it (16 hex characters, or 8
+// bytes).
 func (i *Issuer) packMACed(ctx context.Context, m *iso8583.Message) ([]byte, error) {
 	out := *m
 	secondary := hasFieldAbove64(&out)
 	out.MAC, out.MAC2 = nil, nil
+	field := 64
 	if secondary {
-		out.MAC2 = make([]byte, macSize)
+		out.MAC2, field = make([]byte, macSize), 128
 	} else {
 		out.MAC = make([]byte, macSize)
 	}
@@ -38,20 +41,37 @@ func (i *Issuer) packMACed(ctx context.Context, m *iso8583.Message) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	at := len(packed) - 2*macSize
-	if at <= bitmapAt || !allZeroDigits(packed[at:]) || secondaryBit(packed) != secondary {
-		return nil, fmt.Errorf("%w: the spec does not put the MAC last as 16 hex characters", ErrMAC)
+	in, ok := i.cfg.Spec.MACInput(packed, field)
+	region := packed[len(in):]
+	if !ok || len(in) <= bitmapAt || !zeroMAC(region) {
+		return nil, fmt.Errorf("%w: the spec does not put field %d last with a fixed length", ErrMAC, field)
 	}
-	mac, err := i.cfg.MAC(ctx, packed[:at])
+	mac, err := i.cfg.MAC(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMAC, err)
 	}
 	if len(mac) != macSize {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrMAC, len(mac), macSize)
 	}
-	hex.Encode(packed[at:], mac)
-	upper(packed[at:])
+	if len(region) == macSize {
+		copy(region, mac)
+		return packed, nil
+	}
+	hex.Encode(region, mac)
+	upper(region)
 	return packed, nil
+}
+
+// zeroMAC reports whether b is an all-zero MAC as a spec carries it: 16 '0' characters, or 8 zero
+// bytes.
+func zeroMAC(b []byte) bool {
+	switch len(b) {
+	case 2 * macSize:
+		return allZeroDigits(b)
+	case macSize:
+		return string(b) == string(make([]byte, macSize))
+	}
+	return false
 }
 
 // hasFieldAbove64 reports whether m carries a field numbered 66 to 127 (65 is the tertiary
@@ -63,12 +83,6 @@ func hasFieldAbove64(m *iso8583.Message) bool {
 		}
 	}
 	return false
-}
-
-// secondaryBit reports whether a packed message's primary bitmap (hex) has bit 1 set.
-func secondaryBit(packed []byte) bool {
-	c := packed[bitmapAt]
-	return c >= '8' && c <= '9' || c >= 'A' && c <= 'F'
 }
 
 func allZeroDigits(b []byte) bool {

@@ -142,3 +142,31 @@ func TestMACFailureSendsNothing(t *testing.T) {
 		t.Fatalf("a 3-byte MAC: %v, want ErrMAC", err)
 	}
 }
+
+// A link whose spec carries the MAC as 8 binary bytes (a BCD/binary host) gets it so, over the
+// bytes before it.
+func TestBinaryMACField(t *testing.T) {
+	soft := hsm.NewSoft(hsm.TestLMK())
+	keys, err := soft.NewTestKeySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := iso8583.LoadSpec("../../iso8583/testdata/specs/pos-bcd-binary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Issuer{cfg: Config{Spec: spec, MAC: func(ctx context.Context, data []byte) ([]byte, error) {
+		return soft.GenerateMAC(ctx, keys.ZAK, hsm.MACRetail, data)
+	}}}
+	packed, err := l.packMACed(context.Background(), authorization("000001", "000000000101"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := spec.MACInput(packed, 64)
+	if !ok || len(packed)-len(in) != 8 {
+		t.Fatalf("MAC input of %d bytes (%v) in a %d-byte message, want all but 8", len(in), ok, len(packed))
+	}
+	if err := soft.VerifyMAC(context.Background(), keys.ZAK, hsm.MACRetail, in, packed[len(in):]); err != nil {
+		t.Fatalf("the issuer cannot verify the binary MAC: %v", err)
+	}
+}
