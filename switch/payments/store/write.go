@@ -268,7 +268,7 @@ type batchTable struct {
 }
 
 var batchTables = []batchTable{
-	{"payapi_payments", paymentCols, upsertSuffix("id", paymentCols)},
+	{"payapi_payments", paymentCols, upsertSuffix("id", paymentMutable)},
 	{"payapi_refunds", refundCols, upsertSuffix("id", refundCols)},
 	{"payapi_events", eventCols, ""},
 	{"payapi_webhook_outbox", outboxCols, ""},
@@ -339,6 +339,13 @@ func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error 
 	}
 	return x.insertRows(ctx, "payapi_payments", rows)
 }
+
+// paymentMutable are the columns a payment's later writes change; the others are set when it is
+// created. Setting only these keeps SQLite from rewriting the entries of the indexes on the
+// others (merchant, reference) on every update.
+var paymentMutable = []string{"status", "response_code", "decline_reason", "auth_code", "rrn", "terminal", "engine_id",
+	"amount_captured", "amount_refunded", "pending_op", "pending_id", "pending_amount", "card_masked", "card_exp_month",
+	"card_exp_year", "card_holder", "card_sealed", "page_token", "updated_at", "version", "sale_id"}
 
 var refundCols = []string{"id", "payment_id", "merchant", "status", "amount", "currency", "reference",
 	"response_code", "rrn", "engine_id", "created_at", "updated_at"}
