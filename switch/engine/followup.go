@@ -24,6 +24,7 @@ func (e *Engine) safMessage(msg *iso8583.Message) (ledger.SAFMessage, error) {
 	stripped := *msg
 	stripped.PINBlock, stripped.Track1, stripped.Track2, stripped.ICC = nil, "", "", ""
 	stripped.MAC, stripped.MAC2 = nil, nil
+	stripped.Private63 = "" // card security data: the CVC of a card-not-present request (payments API)
 	stripped.Other = withoutSensitive(stripped.Other)
 	if msg.PAN != "" {
 		if e.protector == nil {
@@ -44,8 +45,9 @@ func (e *Engine) safMessage(msg *iso8583.Message) (ledger.SAFMessage, error) {
 	return out, nil
 }
 
-// sensitiveFields are never stored in a follow-up: PIN block, track data, card security data.
-var sensitiveFields = map[int]bool{35: true, 36: true, 45: true, 52: true, 55: true}
+// sensitiveFields are never stored in a follow-up: track data, PIN block, ICC data, card security
+// data (field 63 carries a card-not-present request's CVC).
+var sensitiveFields = map[int]bool{35: true, 36: true, 45: true, 52: true, 55: true, 63: true}
 
 func withoutSensitive(fs []iso8583.Field) []iso8583.Field {
 	var out []iso8583.Field

@@ -288,3 +288,16 @@ func TestMACOverTheReceivedBytes(t *testing.T) {
 	bad.MAC = fakeMAC([]byte("\x02\x00\x70\x3a\x40...as a BCD terminal sent it"))
 	require.Equal(t, "63", v.handle(bad).ResponseCode)
 }
+
+func TestQueuedMessagesKeepNoCVC(t *testing.T) {
+	v := newEnv(t, nil)
+	req := v.auth(visa, 1099) // times out: its reversal is queued
+	req.Private63 = "11 739"  // a card-not-present request's CVC, as the payments API sends it
+	v.handle(req)
+	rev := v.ledger.forwarded(t)
+	require.Len(t, rev, 1)
+	require.Empty(t, rev[0].Private63)
+	v.ledger.mu.Lock()
+	defer v.ledger.mu.Unlock()
+	require.False(t, bytes.Contains(v.ledger.queued[0].Packed, []byte("11 739")))
+}
