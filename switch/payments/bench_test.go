@@ -23,6 +23,7 @@ func BenchmarkCreatePayment(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := newHarnessOn(&testing.T{}, st, newFakeEngine())
+	defer st.Close()
 	defer h.stop()
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	client := &http.Client{Transport: tr}

@@ -31,6 +31,7 @@ func FuzzCreatePayment(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := newHarnessOn(&testing.T{}, st, newFakeEngine())
+	defer st.Close()
 	defer h.stop()
 	handler := h.api.Handler()
 	f.Fuzz(func(t *testing.T, body []byte, key string) {
