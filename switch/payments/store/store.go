@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -52,9 +53,12 @@ type Store struct {
 	dialect Dialect
 	write   *sql.DB // one connection on SQLite (one writer); a pool on PostgreSQL
 	read    *sql.DB
-	wconn   *sql.Conn             // the group-commit writer's connection
-	stmts   map[stmtKey]*sql.Stmt // its multi-row statements, prepared on wconn
-	reads   struct {
+	lanes   chan *lane // the group-commit writer's connections, each with its statements
+	nlanes  int
+	// clockWritten is the latest ClockSecond committed by this process (one update a second at
+	// most: the row would otherwise serialize the lanes).
+	clockWritten atomic.Int64
+	reads        struct {
 		sync.Mutex
 		m map[string]*sql.Stmt // the hot reads, prepared once
 	}
@@ -62,6 +66,11 @@ type Store struct {
 
 //go:embed migrations
 var migrations embed.FS
+
+// pgLanes is how many batches the writer commits at once on PostgreSQL (one on SQLite, which has
+// one writer). Writes of one payment never share a moment (its caller waits for each), so
+// batches in flight together touch different rows.
+const pgLanes = 3
 
 // ErrNotFound: no such row (or not the caller's).
 var ErrNotFound = errors.New("not found")
@@ -82,7 +91,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if s.write, err = sql.Open("pgx", cfg.DatabaseURL); err != nil {
 			return nil, fmt.Errorf("payments store: %w", err)
 		}
-		s.write.SetMaxOpenConns(4) // the writer's own connection and three for the rest
+		// The writer's lanes (batches committed side by side: PostgreSQL overlaps their commits)
+		// and two connections for the rest.
+		s.nlanes = pgLanes
+		s.write.SetMaxOpenConns(pgLanes + 2)
 		s.read = s.write
 	} else {
 		s.dialect = SQLite
@@ -107,6 +119,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		// The writer's own connection, and one for the rare writes outside it (keys, endpoints,
 		// deliveries); SQLite serializes the two with the ledger's writer through its file lock.
+		s.nlanes = 1
 		s.write.SetMaxOpenConns(2)
 		if s.read, err = sql.Open("sqlite", dsn(false)); err != nil {
 			s.write.Close()
@@ -135,11 +148,12 @@ func (s *Store) Close() {
 		st.Close()
 	}
 	s.reads.Unlock()
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	if s.wconn != nil {
-		s.wconn.Close()
+	for i := 0; s.lanes != nil && i < s.nlanes; i++ {
+		l := <-s.lanes
+		for _, st := range l.stmts {
+			st.Close()
+		}
+		l.conn.Close()
 	}
 	s.write.Close()
 	if s.read != s.write {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -78,8 +79,19 @@ func (wr *Writer) Commit(ctx context.Context, w *Write) error {
 	return <-p.done
 }
 
-// Run commits queued writes until ctx ends, then commits what is still queued and returns.
+// Run commits queued writes until ctx ends, then commits what is still queued and returns. It
+// runs one batch at a time per lane of the store.
 func (wr *Writer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := 1; i < wr.s.nlanes; i++ {
+		wg.Go(func() { wr.run(ctx) })
+	}
+	wr.run(ctx)
+	wg.Wait()
+	return nil
+}
+
+func (wr *Writer) run(ctx context.Context) {
 	for {
 		select {
 		case p := <-wr.queue:
@@ -90,7 +102,7 @@ func (wr *Writer) Run(ctx context.Context) error {
 				case p := <-wr.queue:
 					wr.process(wr.gather(p))
 				default:
-					return nil
+					return
 				}
 			}
 		}
@@ -146,17 +158,19 @@ func transient(err error) bool {
 }
 
 func (s *Store) commitOnce(ws []*Write) (err error) {
+	l := <-s.lanes
+	defer func() { s.lanes <- l }()
 	ctx := context.Background()
 	begin := "BEGIN"
 	if s.dialect == SQLite {
 		begin = "BEGIN IMMEDIATE" // the write lock now: no upgrade deadlock with the ledger's writer
 	}
-	if _, err := s.wconn.ExecContext(ctx, begin); err != nil {
+	if _, err := l.conn.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("payments store: begin: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			_, _ = s.wconn.ExecContext(ctx, "ROLLBACK")
+			_, _ = l.conn.ExecContext(ctx, "ROLLBACK")
 		}
 	}()
 	var all Write
@@ -168,7 +182,10 @@ func (s *Store) commitOnce(ws []*Write) (err error) {
 		all.Idempotency = append(all.Idempotency, w.Idempotency...)
 		all.ClockSecond = max(all.ClockSecond, w.ClockSecond)
 	}
-	x := batchExec{s: s, ex: s.wconn, prepared: true}
+	if all.ClockSecond <= s.clockWritten.Load() {
+		all.ClockSecond = 0 // written already: the clock only moves forward, one row for every lane
+	}
+	x := batchExec{s: s, ex: l.conn, lane: l}
 	steps := []func(context.Context, batchExec, *Write) error{s.writePayments, s.writeRefunds, s.writeEvents,
 		s.writeOutbox, s.writeIdempotency, s.writeClock}
 	for _, step := range steps {
@@ -176,8 +193,14 @@ func (s *Store) commitOnce(ws []*Write) (err error) {
 			return fmt.Errorf("payments store: %w", err)
 		}
 	}
-	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := l.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("payments store: commit: %w", err)
+	}
+	for {
+		cur := s.clockWritten.Load()
+		if all.ClockSecond <= cur || s.clockWritten.CompareAndSwap(cur, all.ClockSecond) {
+			break
+		}
 	}
 	return nil
 }
@@ -187,12 +210,18 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// batchExec is where a batch's statements run; prepared: on the writer's connection, with the
-// statements prepared there.
+// batchExec is where a batch's statements run: a writer lane's connection with its prepared
+// statements, or (lane nil) an administrative transaction.
 type batchExec struct {
-	s        *Store
-	ex       execer
-	prepared bool
+	s    *Store
+	ex   execer
+	lane *lane
+}
+
+// lane is one writer connection and the statements prepared on it.
+type lane struct {
+	conn  *sql.Conn
+	stmts map[stmtKey]*sql.Stmt
 }
 
 // rowsPerStmt bounds the rows of one multi-row statement (SQLite allows 32766 parameters). A
@@ -218,8 +247,8 @@ func (x batchExec) insertRows(ctx context.Context, table string, rows [][]any) e
 			args = append(args, rows[i]...)
 		}
 		var err error
-		if x.prepared {
-			_, err = x.s.stmts[stmtKey{table, n}].ExecContext(ctx, args...)
+		if x.lane != nil {
+			_, err = x.lane.stmts[stmtKey{table, n}].ExecContext(ctx, args...)
 		} else {
 			_, err = x.ex.ExecContext(ctx, x.s.q(insertSQL(tableByName(table), n)), args...)
 		}
@@ -283,22 +312,25 @@ var (
 	idemCols   = []string{"api_key_id", "key", "request_hash", "status", "body", "op", "resource_id", "created_at"}
 )
 
-// prepareWriter takes the writer's own connection and prepares its statements on it once: a
-// statement of hundreds of rows costs more to parse than to run.
+// prepareWriter opens the writer's lanes and prepares their statements once: a statement of
+// hundreds of rows costs more to parse than to run.
 func (s *Store) prepareWriter(ctx context.Context) error {
-	conn, err := s.write.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	s.wconn = conn
-	s.stmts = map[stmtKey]*sql.Stmt{}
-	for _, t := range batchTables {
-		for _, n := range stmtRows {
-			st, err := conn.PrepareContext(ctx, s.q(insertSQL(t, n)))
-			if err != nil {
-				return fmt.Errorf("payments store: prepare %s: %w", t.name, err)
+	s.lanes = make(chan *lane, s.nlanes)
+	for i := 0; i < s.nlanes; i++ {
+		conn, err := s.write.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		l := &lane{conn: conn, stmts: map[stmtKey]*sql.Stmt{}}
+		s.lanes <- l
+		for _, t := range batchTables {
+			for _, n := range stmtRows {
+				st, err := conn.PrepareContext(ctx, s.q(insertSQL(t, n)))
+				if err != nil {
+					return fmt.Errorf("payments store: prepare %s: %w", t.name, err)
+				}
+				l.stmts[stmtKey{t.name, n}] = st
 			}
-			s.stmts[stmtKey{t.name, n}] = st
 		}
 	}
 	return nil
