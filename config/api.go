@@ -39,6 +39,8 @@ type API struct {
 	// WriteBatchMax bounds the API writes committed in one database transaction. Default 512.
 	WriteBatchMax int      `yaml:"write_batch_max"`
 	Webhooks      Webhooks `yaml:"webhooks"`
+	// Page is the hosted payment page (page.go).
+	Page Page `yaml:"page"`
 }
 
 // Webhooks configures webhook delivery.
@@ -124,6 +126,7 @@ func (c *Config) applyAPIDefaults() {
 	if a.Webhooks.Timeout == 0 {
 		a.Webhooks.Timeout = DefaultWebhookTimeout
 	}
+	a.Page.applyDefaults()
 }
 
 func (c *Config) validateAPI() error {
@@ -161,5 +164,5 @@ func (c *Config) validateAPI() error {
 	if a.Webhooks.Timeout < time.Second || a.Webhooks.Timeout > time.Minute {
 		return errf("api.webhooks.timeout", "%v must be 1s to 1m", a.Webhooks.Timeout)
 	}
-	return nil
+	return a.Page.validate()
 }

@@ -309,6 +309,9 @@ type Merchant struct {
 	MaxAmount int64 `yaml:"max_amount"`
 	// Transactions allowed; default all: preauth, completion, purchase, refund, reversal.
 	Transactions []string `yaml:"transactions"`
+	// Language is the hosted payment page's language for this merchant's payers: en or fr;
+	// default the payer's browser's.
+	Language string `yaml:"language"`
 }
 
 // Terminal carries the keys of one terminal (field 41); terminals without keys need no entry.

@@ -381,6 +381,9 @@ func (c *Config) validateMerchants() error {
 		if m.MaxAmount < 0 {
 			return errf(key+".max_amount", "must not be negative")
 		}
+		if !validLanguage(m.Language) {
+			return errf(key+".language", "%q must be en or fr (or empty: the browser's)", m.Language)
+		}
 		for j, t := range m.Transactions {
 			switch t {
 			case TxnPreauth, TxnCompletion, TxnPurchase, TxnRefund, TxnReversal:

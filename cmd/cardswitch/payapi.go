@@ -66,7 +66,7 @@ func apiMerchants(cfg *config.Config) ([]payments.Merchant, []string) {
 	var ids []string
 	for _, m := range cfg.Merchants {
 		ms = append(ms, payments.Merchant{ID: m.ID, Name: m.Name, Agency: m.Kind == config.KindAgency, MCC: m.MCC,
-			ConvenienceFee: m.ConvenienceFee, Currencies: m.Currencies})
+			ConvenienceFee: m.ConvenienceFee, Currencies: m.Currencies, Language: m.Language})
 		ids = append(ids, m.ID)
 	}
 	return ms, ids
@@ -111,9 +111,10 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 	p.dispatcher = webhook.NewDispatcher(webhook.Config{Workers: cfg.API.Webhooks.Workers, Timeout: cfg.API.Webhooks.Timeout, Guard: guard},
 		p.store, p.log.Named("webhooks"), a.now, metrics.CountWebhook)
 	p.svc, err = payments.NewService(payments.Config{Merchants: ms, NodeID: cfg.NodeID[0], PublicURL: cfg.API.BaseURL(),
-		CreatedExpiry: cfg.API.CreatedExpiry, HoldExpiry: cfg.Ledger.HoldTimeout},
+		CreatedExpiry: cfg.API.CreatedExpiry, HoldExpiry: cfg.Ledger.HoldTimeout,
+		Bills: payments.BillsConfig{PageAttemptsMax: cfg.API.Page.AttemptsMax}},
 		payments.Deps{Store: p.store, Writer: p.writer, Engine: a.engine, Ledger: a.store, CardKey: key, Log: p.log,
-			Now: a.now, Metrics: metrics, Notify: p.dispatcher.Notify}, floor)
+			Now: a.now, Metrics: metrics, Notify: p.dispatcher.Notify, Settlements: ledgerSettlements{a.store, a.now}}, floor)
 	if err != nil {
 		p.store.Close()
 		return nil, usagef("api: %v", err)
@@ -128,7 +129,12 @@ func buildPayments(ctx context.Context, a *switchApp) (*paymentsApp, error) {
 		p.store.Close()
 		return nil, err
 	}
-	p.handler = instrumentAPI(a.httpM, api.Handler())
+	hosted, err := buildPage(ctx, a, p)
+	if err != nil {
+		p.store.Close()
+		return nil, err
+	}
+	p.handler = instrumentAPI(a.httpM, withPage(hosted, api.Handler()))
 	if p.ln, err = net.Listen("tcp", cfg.API.Listen); err != nil {
 		p.store.Close()
 		return nil, usagef("api.listen: %v", err)
@@ -180,6 +186,10 @@ func (p *paymentsApp) start(ctx context.Context, goBack func(string, func(contex
 	if n > 0 {
 		p.log.Info("payments resolved after a restart", zap.Int("payments", n))
 	}
+	if _, err := p.svc.RecoverBills(ctx); err != nil {
+		return fmt.Errorf("payments api: bills recovery: %w", err)
+	}
+	goBack("bills-maintenance", func(ctx context.Context) error { return p.svc.RunBillMaintenance(ctx, apiMaintenanceEvery) })
 	goBack("webhooks", p.dispatcher.Run)
 	goBack("payments-maintenance", func(ctx context.Context) error { return p.svc.RunMaintenance(ctx, apiMaintenanceEvery) })
 	srv := &http.Server{Handler: p.handler, ReadHeaderTimeout: apiReadHeaderTimeout, ReadTimeout: apiReadTimeout,

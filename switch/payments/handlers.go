@@ -173,6 +173,9 @@ func (h handlers) GetReceipt(ctx context.Context, req apigen.GetReceiptRequestOb
 		return nil, errState(p.Status, "a receipt exists once the payment has succeeded; this one is "+p.Status)
 	}
 	rc := h.a.svc.receipt(p)
+	if err := h.a.svc.completeReceipt(ctx, p, &rc); err != nil {
+		return nil, err
+	}
 	if wantsHTML(ctx) {
 		var buf bytes.Buffer
 		if err := receiptPage.Execute(&buf, receiptData(rc)); err != nil {

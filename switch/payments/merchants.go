@@ -17,6 +17,7 @@ type Merchant struct {
 	MCC            string
 	ConvenienceFee int64    // minor units, added on top of an agency's amount
 	Currencies     []string // ISO 4217 numeric
+	Language       string   // the hosted page's language for its payers ("en", "fr"; "": the browser's)
 }
 
 // VirtualTerminal is the terminal id (field 41) of a merchant's API payments created in a year:

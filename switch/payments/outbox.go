@@ -23,7 +23,7 @@ const (
 
 // WebhookEventTypes are the types an endpoint may subscribe to.
 var WebhookEventTypes = []string{EventAuthorised, EventSucceeded, EventDeclined, EventFailed, EventCancelled,
-	EventExpired, EventRefundSucceeded, EventRefundFailed}
+	EventExpired, EventRefundSucceeded, EventRefundFailed, EventBillPaid, EventBillExpired}
 
 // endpointCache holds the enabled webhook endpoints by merchant, so that a state change finds the
 // messages to queue without a read. It is updated by this process's endpoint changes and re-read

@@ -128,6 +128,42 @@ func (s *Service) createForPage(ctx context.Context, p *store.Payment, ik *idemK
 // authorize sends a payment's authorisation (0100 manual capture, 0200 automatic) through the
 // engine: intent first, then the request, then the outcome.
 func (s *Service) authorize(ctx context.Context, p *store.Payment, card *apigen.CardInput, ik *idemKey, now time.Time) (Answer, error) {
+	msg, second, err := s.prepareAuth(p, card, now)
+	if err != nil {
+		return Answer{}, err
+	}
+	intent := &store.Write{Payments: []*store.Payment{clonePayment(p)}, ClockSecond: second,
+		Idempotency: idemRecord(ik, opCreatePayment, p.ID, now)}
+	s.record(intent, p, EventCreated, p.Amount, nil, "", now)
+	if err := s.commit(ctx, intent); err != nil {
+		return Answer{}, err
+	}
+
+	resp := s.sendAuth(ctx, msg)
+	code := iso8583.RCSystemMalfunction
+	if resp != nil && resp.ResponseCode != "" {
+		code = resp.ResponseCode
+		p.RRN = resp.RRN
+		p.AuthCode = resp.ApprovalCode
+	}
+	done := s.d.Now().UTC()
+	typ := s.applyAuthOutcome(p, code, done)
+	w := &store.Write{Payments: []*store.Payment{p}}
+	s.record(w, p, typ, p.Amount, nil, code, done)
+	a := Answer{http.StatusCreated, encode(s.paymentView(p, ""))}
+	w.Idempotency = idemDone(ik, opCreatePayment, p.ID, a, done)
+	if err := s.commit(ctx, w); err != nil {
+		// The outcome is in the ledger; Recover writes it at the next start. The client retries.
+		return Answer{}, err
+	}
+	s.d.Metrics.payments.WithLabelValues(p.Status).Inc()
+	return a, nil
+}
+
+// prepareAuth gives p a new engine identity on its virtual terminal and builds its authorisation
+// (0100 manual capture, 0200 automatic): the intent to write before it is sent. It returns the
+// message and the identity's second (the Write's ClockSecond).
+func (s *Service) prepareAuth(p *store.Payment, card *apigen.CardInput, now time.Time) (*iso8583.Message, int64, error) {
 	m := s.merchants[p.Merchant]
 	id := s.ids.allocate(now)
 	p.Terminal = VirtualTerminal(m.ID, time.Unix(id.Second, 0).UTC().Year())
@@ -148,42 +184,23 @@ func (s *Service) authorize(ctx context.Context, p *store.Payment, card *apigen.
 	p.EngineID = engine.TransactionID(mti, p.Terminal, id.STAN, id.Transmission)
 	p.PendingOp, p.PendingID = store.OpAuthorize, p.EngineID
 	p.CardMasked, p.CardExpMonth, p.CardExpYear = iso8583.MaskPAN(card.Number), card.ExpiryMonth, card.ExpiryYear
+	p.CardHolder = ""
 	if card.HolderName != nil {
 		p.CardHolder = *card.HolderName
 	}
 	sealed, err := s.d.CardKey.Seal(p.ID, card.Number)
 	if err != nil {
-		return Answer{}, err
+		return nil, 0, err
 	}
 	p.CardSealed = sealed
-	intent := &store.Write{Payments: []*store.Payment{clonePayment(p)}, ClockSecond: id.Second,
-		Idempotency: idemRecord(ik, opCreatePayment, p.ID, now)}
-	s.record(intent, p, EventCreated, p.Amount, nil, "", now)
-	if err := s.commit(ctx, intent); err != nil {
-		return Answer{}, err
-	}
+	return msg, id.Second, nil
+}
 
+// sendAuth hands an authorisation to the engine (nil: no answer).
+func (s *Service) sendAuth(ctx context.Context, msg *iso8583.Message) *iso8583.Message {
 	ectx, cancel := s.engineCtx(ctx)
-	resp := s.d.Engine.Handle(ectx, msg)
-	cancel()
-	code := iso8583.RCSystemMalfunction
-	if resp != nil && resp.ResponseCode != "" {
-		code = resp.ResponseCode
-		p.RRN = resp.RRN
-		p.AuthCode = resp.ApprovalCode
-	}
-	done := s.d.Now().UTC()
-	typ := s.applyAuthOutcome(p, code, done)
-	w := &store.Write{Payments: []*store.Payment{p}}
-	s.record(w, p, typ, p.Amount, nil, code, done)
-	a := Answer{http.StatusCreated, encode(s.paymentView(p, ""))}
-	w.Idempotency = idemDone(ik, opCreatePayment, p.ID, a, done)
-	if err := s.commit(ctx, w); err != nil {
-		// The outcome is in the ledger; Recover writes it at the next start. The client retries.
-		return Answer{}, err
-	}
-	s.d.Metrics.payments.WithLabelValues(p.Status).Inc()
-	return a, nil
+	defer cancel()
+	return s.d.Engine.Handle(ectx, msg)
 }
 
 // applyAuthOutcome sets a payment's status from its authorisation's response code and returns the

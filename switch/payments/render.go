@@ -45,6 +45,9 @@ func (s *Service) paymentView(p *store.Payment, pageURL string) apigen.Payment {
 	if p.CardMasked != "" {
 		v.Card = &apigen.Card{Number: p.CardMasked, ExpiryMonth: p.CardExpMonth, ExpiryYear: p.CardExpYear, HolderName: strPtr(p.CardHolder)}
 	}
+	if p.BillID != "" {
+		v.BillReference = strPtr(p.Reference) // a bill's payment carries its control number
+	}
 	switch p.Status {
 	case store.StatusCreated:
 		v.Links.NextUrl = strPtr(pageURL)

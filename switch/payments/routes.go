@@ -52,6 +52,16 @@ func (a *API) Handler() http.Handler {
 	r.Delete("/v1/webhook-endpoints/{endpoint_id}", op.DeleteWebhookEndpoint)
 	r.Post("/v1/webhook-endpoints/{endpoint_id}/rotate-secret", op.RotateWebhookSecret)
 	r.Get("/v1/webhook-endpoints/{endpoint_id}/deliveries", op.ListWebhookDeliveries)
+
+	r.Post("/v1/bills", op.CreateBill)
+	r.Get("/v1/bills", op.ListBills)
+	r.Get("/v1/bills/{reference}", op.GetBill)
+	r.Post("/v1/bills/{reference}/cancel", op.CancelBill)
+	r.Post("/v1/bills/{reference}/payments", op.CreateBillPayment)
+
+	r.Get("/v1/settlements", op.ListSettlements)
+	r.Get("/v1/settlements/{settlement_id}", op.GetSettlement)
+	r.Get("/v1/settlements/{settlement_id}/transactions", op.ListSettlementTransactions)
 	return r
 }
 

@@ -49,6 +49,8 @@ type Config struct {
 	HoldExpiry time.Duration
 	// EngineTimeout bounds one engine request (the issuer's timeout is shorter). Default 30s.
 	EngineTimeout time.Duration
+	// Bills are the government bills and the hosted page (bills.go).
+	Bills BillsConfig
 }
 
 // Deps are the service's collaborators.
@@ -63,6 +65,9 @@ type Deps struct {
 	Metrics *Metrics
 	// Notify is called after a write that queued webhook messages (nil: none).
 	Notify func()
+	// Settlements are the ledger's settlement reports, for the agencies' reconciliation
+	// (settlements.go; nil: /v1/settlements answers 503).
+	Settlements Settlements
 }
 
 // Service carries out the API's operations.
@@ -96,6 +101,7 @@ func NewService(cfg Config, d Deps, floor int64) (*Service, error) {
 	if cfg.EngineTimeout <= 0 {
 		cfg.EngineTimeout = 30 * time.Second
 	}
+	cfg.Bills.applyDefaults()
 	ms, err := buildMerchants(cfg.Merchants)
 	if err != nil {
 		return nil, err

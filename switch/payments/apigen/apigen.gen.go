@@ -15,7 +15,32 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for BillStatus.
+const (
+	BillStatusCancelled BillStatus = "cancelled"
+	BillStatusExpired   BillStatus = "expired"
+	BillStatusOpen      BillStatus = "open"
+	BillStatusPaid      BillStatus = "paid"
+)
+
+// Valid indicates whether the value is a known member of the BillStatus enum.
+func (e BillStatus) Valid() bool {
+	switch e {
+	case BillStatusCancelled:
+		return true
+	case BillStatusExpired:
+		return true
+	case BillStatusOpen:
+		return true
+	case BillStatusPaid:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for CaptureMode.
 const (
@@ -37,6 +62,8 @@ func (e CaptureMode) Valid() bool {
 
 // Defines values for EventType.
 const (
+	BillExpired       EventType = "bill.expired"
+	BillPaid          EventType = "bill.paid"
 	PaymentAuthorised EventType = "payment.authorised"
 	PaymentCancelled  EventType = "payment.cancelled"
 	PaymentDeclined   EventType = "payment.declined"
@@ -50,6 +77,10 @@ const (
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case BillExpired:
+		return true
+	case BillPaid:
+		return true
 	case PaymentAuthorised:
 		return true
 	case PaymentCancelled:
@@ -65,6 +96,24 @@ func (e EventType) Valid() bool {
 	case RefundFailed:
 		return true
 	case RefundSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Language.
+const (
+	En Language = "en"
+	Fr Language = "fr"
+)
+
+// Valid indicates whether the value is a known member of the Language enum.
+func (e Language) Valid() bool {
+	switch e {
+	case En:
+		return true
+	case Fr:
 		return true
 	default:
 		return false
@@ -121,6 +170,169 @@ func (e RefundStatus) Valid() bool {
 		return false
 	}
 }
+
+// Defines values for SettlementStatus.
+const (
+	SettlementStatusClosed  SettlementStatus = "closed"
+	SettlementStatusOpen    SettlementStatus = "open"
+	SettlementStatusSettled SettlementStatus = "settled"
+)
+
+// Valid indicates whether the value is a known member of the SettlementStatus enum.
+func (e SettlementStatus) Valid() bool {
+	switch e {
+	case SettlementStatusClosed:
+		return true
+	case SettlementStatusOpen:
+		return true
+	case SettlementStatusSettled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SettlementTransactionKind.
+const (
+	SettlementTransactionKindPayment  SettlementTransactionKind = "payment"
+	SettlementTransactionKindRefund   SettlementTransactionKind = "refund"
+	SettlementTransactionKindReversal SettlementTransactionKind = "reversal"
+)
+
+// Valid indicates whether the value is a known member of the SettlementTransactionKind enum.
+func (e SettlementTransactionKind) Valid() bool {
+	switch e {
+	case SettlementTransactionKindPayment:
+		return true
+	case SettlementTransactionKindRefund:
+		return true
+	case SettlementTransactionKindReversal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListSettlementTransactionsParamsFormat.
+const (
+	Csv  ListSettlementTransactionsParamsFormat = "csv"
+	Json ListSettlementTransactionsParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ListSettlementTransactionsParamsFormat enum.
+func (e ListSettlementTransactionsParamsFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Json:
+		return true
+	default:
+		return false
+	}
+}
+
+// Bill defines model for Bill.
+type Bill struct {
+	// Amount An amount in minor units of the currency.
+	Amount    Money     `json:"amount"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Currency ISO 4217 alphabetic code.
+	//
+	// Examples: USD
+	Currency    Currency   `json:"currency"`
+	Description string     `json:"description"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+
+	// Fee The convenience fee the payer pays on top.
+	Fee   Money      `json:"fee"`
+	Id    ID         `json:"id"`
+	Items []BillItem `json:"items"`
+
+	// Language The hosted page's language; default the agency's, else the browser's.
+	Language  *Language  `json:"language,omitempty"`
+	Links     BillLinks  `json:"links"`
+	Metadata  *Metadata  `json:"metadata,omitempty"`
+	PaidAt    *time.Time `json:"paid_at,omitempty"`
+	PayerName *string    `json:"payer_name,omitempty"`
+
+	// PaymentId The payment that paid it.
+	PaymentId *ID `json:"payment_id,omitempty"`
+
+	// Payments Every payment of the bill, oldest first (declined and failed ones too).
+	Payments  []Payment  `json:"payments"`
+	Reference string     `json:"reference"`
+	ReturnUrl *string    `json:"return_url,omitempty"`
+	Status    BillStatus `json:"status"`
+
+	// Total An amount in minor units of the currency.
+	Total     Money     `json:"total"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// BillCreate defines model for BillCreate.
+type BillCreate struct {
+	Amount int64 `json:"amount"`
+
+	// Currency ISO 4217 alphabetic code.
+	//
+	// Examples: USD
+	Currency    Currency `json:"currency"`
+	Description string   `json:"description"`
+
+	// ExpiresAt After this time the bill is expired and cannot be paid (RFC 3339).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Items The fee schedule; the amounts add up to `amount` (422 bill_items_mismatch otherwise).
+	Items *[]BillItem `json:"items,omitempty"`
+
+	// Language The hosted page's language; default the agency's, else the browser's.
+	Language  *Language `json:"language,omitempty"`
+	Metadata  *Metadata `json:"metadata,omitempty"`
+	PayerName *string   `json:"payer_name,omitempty"`
+
+	// Reference The control number; the switch assigns a 12-digit one (with a check digit) when absent.
+	Reference *BillRef `json:"reference,omitempty"`
+	ReturnUrl *string  `json:"return_url,omitempty"`
+}
+
+// BillItem defines model for BillItem.
+type BillItem struct {
+	Amount      int64   `json:"amount"`
+	Description *string `json:"description,omitempty"`
+
+	// RevenueCode The agency's revenue (GFS) code of the line.
+	RevenueCode string `json:"revenue_code"`
+}
+
+// BillLinks defines model for BillLinks.
+type BillLinks struct {
+	Cancel *string `json:"cancel,omitempty"`
+
+	// PayUrl The hosted page where the citizen pays the bill.
+	PayUrl   string `json:"pay_url"`
+	Payments string `json:"payments"`
+	Self     string `json:"self"`
+}
+
+// BillList defines model for BillList.
+type BillList struct {
+	Data       []Bill  `json:"data"`
+	HasMore    bool    `json:"has_more"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// BillPaymentCreate defines model for BillPaymentCreate.
+type BillPaymentCreate struct {
+	Card      *CardInput `json:"card,omitempty"`
+	ReturnUrl *string    `json:"return_url,omitempty"`
+}
+
+// BillRef A bill's control number, unique per agency; letters, digits, dot, dash and underscore. Sent to the issuer in field 48 and kept on the ledger transfer.
+type BillRef = string
+
+// BillStatus defines model for BillStatus.
+type BillStatus string
 
 // CaptureMode defines model for CaptureMode.
 type CaptureMode string
@@ -201,6 +413,9 @@ type EventType string
 // ID defines model for ID.
 type ID = string
 
+// Language The hosted page's language; default the agency's, else the browser's.
+type Language string
+
 // Metadata defines model for Metadata.
 type Metadata map[string]string
 
@@ -219,11 +434,14 @@ type Payment struct {
 	AmountRefundable Money `json:"amount_refundable"`
 
 	// AmountRefunded An amount in minor units of the currency.
-	AmountRefunded    Money       `json:"amount_refunded"`
-	AuthorizationCode *string     `json:"authorization_code,omitempty"`
-	Capture           CaptureMode `json:"capture"`
-	Card              *Card       `json:"card,omitempty"`
-	CreatedAt         time.Time   `json:"created_at"`
+	AmountRefunded    Money   `json:"amount_refunded"`
+	AuthorizationCode *string `json:"authorization_code,omitempty"`
+
+	// BillReference The control number of the bill the payment pays (payments of bills only).
+	BillReference *string     `json:"bill_reference,omitempty"`
+	Capture       CaptureMode `json:"capture"`
+	Card          *Card       `json:"card,omitempty"`
+	CreatedAt     time.Time   `json:"created_at"`
 
 	// Currency ISO 4217 alphabetic code.
 	//
@@ -317,10 +535,13 @@ type Receipt struct {
 	Amount Money `json:"amount"`
 
 	// AmountRefunded An amount in minor units of the currency.
-	AmountRefunded    *Money    `json:"amount_refunded,omitempty"`
-	AuthorizationCode *string   `json:"authorization_code,omitempty"`
-	Card              *Card     `json:"card,omitempty"`
-	CreatedAt         time.Time `json:"created_at"`
+	AmountRefunded    *Money  `json:"amount_refunded,omitempty"`
+	AuthorizationCode *string `json:"authorization_code,omitempty"`
+
+	// BillReference The control number of the bill paid.
+	BillReference *string   `json:"bill_reference,omitempty"`
+	Card          *Card     `json:"card,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
 
 	// Currency ISO 4217 alphabetic code.
 	//
@@ -329,10 +550,16 @@ type Receipt struct {
 	Description string   `json:"description"`
 
 	// Fee An amount in minor units of the currency.
-	Fee          Money  `json:"fee"`
-	MerchantId   string `json:"merchant_id"`
-	MerchantName string `json:"merchant_name"`
-	PaymentId    ID     `json:"payment_id"`
+	Fee Money `json:"fee"`
+
+	// Items The bill's items with their revenue codes.
+	Items        *[]BillItem `json:"items,omitempty"`
+	MerchantId   string      `json:"merchant_id"`
+	MerchantName string      `json:"merchant_name"`
+
+	// PaidAt When the payment was authorised and captured.
+	PaidAt    *time.Time `json:"paid_at,omitempty"`
+	PaymentId ID         `json:"payment_id"`
 
 	// ReceiptNumber Unique per merchant or agency.
 	ReceiptNumber string        `json:"receipt_number"`
@@ -381,6 +608,108 @@ type RefundList struct {
 // RefundStatus defines model for RefundStatus.
 type RefundStatus string
 
+// RevenueTotal defines model for RevenueTotal.
+type RevenueTotal struct {
+	Amount      int64  `json:"amount"`
+	Count       int    `json:"count"`
+	RevenueCode string `json:"revenue_code"`
+}
+
+// Settlement defines model for Settlement.
+type Settlement struct {
+	BillsPaid   int                `json:"bills_paid"`
+	BusinessDay openapi_types.Date `json:"business_day"`
+
+	// Count Payments, refunds and reversals.
+	Count int `json:"count"`
+
+	// Currency ISO 4217 alphabetic code.
+	//
+	// Examples: USD
+	Currency Currency `json:"currency"`
+
+	// Fees Convenience fees (agencies) or merchant fees, net of reversed ones.
+	Fees int64 `json:"fees"`
+
+	// Gross What payers paid, fees included, less refunds and reversals.
+	Gross int64 `json:"gross"`
+
+	// Id The business day and the currency, e.g. 2026-12-06_USD.
+	Id    string `json:"id"`
+	Links struct {
+		Self         string `json:"self"`
+		Transactions string `json:"transactions"`
+	} `json:"links"`
+
+	// Net What the agency is owed for the day; exactly the movement of its payable account in the ledger.
+	Net                int64               `json:"net"`
+	SettlementTransfer *SettlementTransfer `json:"settlement_transfer,omitempty"`
+
+	// Status open (the business day is not cut over yet), closed (cut over, the transfer not made yet), settled (the money moved to the settlement account).
+	Status SettlementStatus `json:"status"`
+}
+
+// SettlementList defines model for SettlementList.
+type SettlementList struct {
+	Data []Settlement `json:"data"`
+}
+
+// SettlementStatus open (the business day is not cut over yet), closed (cut over, the transfer not made yet), settled (the money moved to the settlement account).
+type SettlementStatus string
+
+// SettlementTransaction defines model for SettlementTransaction.
+type SettlementTransaction struct {
+	// Amount Moved on the agency's payable; negative when debited (refunds, reversals).
+	Amount            int64   `json:"amount"`
+	AuthorizationCode *string `json:"authorization_code,omitempty"`
+
+	// BillReference The control number of the bill it pays.
+	BillReference *string `json:"bill_reference,omitempty"`
+	Card          *Card   `json:"card,omitempty"`
+
+	// Fee The convenience fee of the movement (negative when reversed).
+	Fee int64 `json:"fee"`
+
+	// Items The bill's items with their revenue codes.
+	Items     *[]BillItem               `json:"items,omitempty"`
+	Kind      SettlementTransactionKind `json:"kind"`
+	PaidAt    *time.Time                `json:"paid_at,omitempty"`
+	PaymentId *ID                       `json:"payment_id,omitempty"`
+
+	// Reference The payment reference of field 48 (a bill's control number).
+	Reference string  `json:"reference"`
+	RefundId  *ID     `json:"refund_id,omitempty"`
+	Rrn       *string `json:"rrn,omitempty"`
+
+	// Total What the payer paid (or got back).
+	Total *int64 `json:"total,omitempty"`
+
+	// TransactionId The ledger's transaction id.
+	TransactionId string `json:"transaction_id"`
+}
+
+// SettlementTransactionKind defines model for SettlementTransaction.Kind.
+type SettlementTransactionKind string
+
+// SettlementTransactionList defines model for SettlementTransactionList.
+type SettlementTransactionList struct {
+	Data []SettlementTransaction `json:"data"`
+
+	// RevenueCodes Per revenue code, the bills' items paid less those refunded or reversed whole.
+	RevenueCodes []RevenueTotal `json:"revenue_codes"`
+	Settlement   Settlement     `json:"settlement"`
+}
+
+// SettlementTransfer defines model for SettlementTransfer.
+type SettlementTransfer struct {
+	// Amount An amount in minor units of the currency.
+	Amount        Money  `json:"amount"`
+	CreditAccount string `json:"credit_account"`
+	DebitAccount  string `json:"debit_account"`
+	Id            string `json:"id"`
+	Status        string `json:"status"`
+}
+
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
 	CreatedAt   time.Time   `json:"created_at"`
@@ -418,6 +747,9 @@ type WebhookEndpointWithSecret struct {
 	Url    string `json:"url"`
 }
 
+// BillReference A bill's control number, unique per agency; letters, digits, dot, dash and underscore. Sent to the issuer in field 48 and kept on the ledger transfer.
+type BillReference = BillRef
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -432,6 +764,42 @@ type Limit = int
 
 // PaymentID defines model for PaymentID.
 type PaymentID = ID
+
+// SettlementID defines model for SettlementID.
+type SettlementID = string
+
+// ListBillsParams defines parameters for ListBills.
+type ListBillsParams struct {
+	Status *BillStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// CreatedFrom Bills created at or after this time (RFC 3339).
+	CreatedFrom *time.Time `form:"created_from,omitempty" json:"created_from,omitempty"`
+
+	// CreatedTo Bills created before this time (RFC 3339).
+	CreatedTo *time.Time `form:"created_to,omitempty" json:"created_to,omitempty"`
+	Limit     *Limit     `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateBillParams defines parameters for CreateBill.
+type CreateBillParams struct {
+	// IdempotencyKey The same key with the same body returns the first answer again; kept at least 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelBillParams defines parameters for CancelBill.
+type CancelBillParams struct {
+	// IdempotencyKey The same key with the same body returns the first answer again; kept at least 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateBillPaymentParams defines parameters for CreateBillPayment.
+type CreateBillPaymentParams struct {
+	// IdempotencyKey The same key with the same body returns the first answer again; kept at least 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // ListPaymentsParams defines parameters for ListPayments.
 type ListPaymentsParams struct {
@@ -473,6 +841,23 @@ type CreateRefundParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSettlementsParams defines parameters for ListSettlements.
+type ListSettlementsParams struct {
+	// From The first business day (YYYY-MM-DD); default 30 days before `to`.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To The last business day (YYYY-MM-DD); default the open one. At most 92 days from `from`.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ListSettlementTransactionsParams defines parameters for ListSettlementTransactions.
+type ListSettlementTransactionsParams struct {
+	Format *ListSettlementTransactionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ListSettlementTransactionsParamsFormat defines parameters for ListSettlementTransactions.
+type ListSettlementTransactionsParamsFormat string
+
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
 	// IdempotencyKey The same key with the same body returns the first answer again; kept at least 24 hours.
@@ -493,6 +878,12 @@ type RotateWebhookSecretParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateBillJSONRequestBody defines body for CreateBill for application/json ContentType.
+type CreateBillJSONRequestBody = BillCreate
+
+// CreateBillPaymentJSONRequestBody defines body for CreateBillPayment for application/json ContentType.
+type CreateBillPaymentJSONRequestBody = BillPaymentCreate
+
 // CreatePaymentJSONRequestBody defines body for CreatePayment for application/json ContentType.
 type CreatePaymentJSONRequestBody = PaymentCreate
 
@@ -507,6 +898,21 @@ type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListBills List bills, newest first, with filters and cursor pagination.
+	// (GET /v1/bills)
+	ListBills(w http.ResponseWriter, r *http.Request, params ListBillsParams)
+	// CreateBill Create a bill under its control number (unique per agency); the citizen pays it on the hosted page.
+	// (POST /v1/bills)
+	CreateBill(w http.ResponseWriter, r *http.Request, params CreateBillParams)
+	// GetBill One bill, by its control number, with its status and its payments.
+	// (GET /v1/bills/{reference})
+	GetBill(w http.ResponseWriter, r *http.Request, reference BillReference)
+	// CancelBill Cancel an open bill; a paid one is 409 bill_already_paid, one being paid 409 bill_payment_in_progress.
+	// (POST /v1/bills/{reference}/cancel)
+	CancelBill(w http.ResponseWriter, r *http.Request, reference BillReference, params CancelBillParams)
+	// CreateBillPayment Pay a bill; with a card (scope card_data) it is authorised at once, without one the answer's links.next_url is the hosted page. A paid bill is 409 bill_already_paid.
+	// (POST /v1/bills/{reference}/payments)
+	CreateBillPayment(w http.ResponseWriter, r *http.Request, reference BillReference, params CreateBillPaymentParams)
 	// GetOpenAPI This document, as JSON.
 	// (GET /v1/openapi.json)
 	GetOpenAPI(w http.ResponseWriter, r *http.Request)
@@ -540,6 +946,15 @@ type ServerInterface interface {
 	// GetRefund One refund.
 	// (GET /v1/payments/{payment_id}/refunds/{refund_id})
 	GetRefund(w http.ResponseWriter, r *http.Request, paymentId PaymentID, refundId ID)
+	// ListSettlements The agency's (or merchant's) settlements, one per business day and currency, newest first.
+	// (GET /v1/settlements)
+	ListSettlements(w http.ResponseWriter, r *http.Request, params ListSettlementsParams)
+	// GetSettlement One settlement (a business day and currency), with its totals and the transfer that moved the money.
+	// (GET /v1/settlements/{settlement_id})
+	GetSettlement(w http.ResponseWriter, r *http.Request, settlementId SettlementID)
+	// ListSettlementTransactions Every movement of the settlement (payments, refunds, reversals) with its control number, revenue codes, amount and fee; JSON, or CSV with Accept text/csv or format=csv.
+	// (GET /v1/settlements/{settlement_id}/transactions)
+	ListSettlementTransactions(w http.ResponseWriter, r *http.Request, settlementId SettlementID, params ListSettlementTransactionsParams)
 	// ListWebhookEndpoints The endpoints of this merchant or agency.
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request)
@@ -563,6 +978,36 @@ type ServerInterface interface {
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
 
 type Unimplemented struct{}
+
+// ListBills List bills, newest first, with filters and cursor pagination.
+// (GET /v1/bills)
+func (_ Unimplemented) ListBills(w http.ResponseWriter, r *http.Request, params ListBillsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateBill Create a bill under its control number (unique per agency); the citizen pays it on the hosted page.
+// (POST /v1/bills)
+func (_ Unimplemented) CreateBill(w http.ResponseWriter, r *http.Request, params CreateBillParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetBill One bill, by its control number, with its status and its payments.
+// (GET /v1/bills/{reference})
+func (_ Unimplemented) GetBill(w http.ResponseWriter, r *http.Request, reference BillReference) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CancelBill Cancel an open bill; a paid one is 409 bill_already_paid, one being paid 409 bill_payment_in_progress.
+// (POST /v1/bills/{reference}/cancel)
+func (_ Unimplemented) CancelBill(w http.ResponseWriter, r *http.Request, reference BillReference, params CancelBillParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateBillPayment Pay a bill; with a card (scope card_data) it is authorised at once, without one the answer's links.next_url is the hosted page. A paid bill is 409 bill_already_paid.
+// (POST /v1/bills/{reference}/payments)
+func (_ Unimplemented) CreateBillPayment(w http.ResponseWriter, r *http.Request, reference BillReference, params CreateBillPaymentParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
 
 // GetOpenAPI This document, as JSON.
 // (GET /v1/openapi.json)
@@ -630,6 +1075,24 @@ func (_ Unimplemented) GetRefund(w http.ResponseWriter, r *http.Request, payment
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListSettlements The agency's (or merchant's) settlements, one per business day and currency, newest first.
+// (GET /v1/settlements)
+func (_ Unimplemented) ListSettlements(w http.ResponseWriter, r *http.Request, params ListSettlementsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetSettlement One settlement (a business day and currency), with its totals and the transfer that moved the money.
+// (GET /v1/settlements/{settlement_id})
+func (_ Unimplemented) GetSettlement(w http.ResponseWriter, r *http.Request, settlementId SettlementID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListSettlementTransactions Every movement of the settlement (payments, refunds, reversals) with its control number, revenue codes, amount and fee; JSON, or CSV with Accept text/csv or format=csv.
+// (GET /v1/settlements/{settlement_id}/transactions)
+func (_ Unimplemented) ListSettlementTransactions(w http.ResponseWriter, r *http.Request, settlementId SettlementID, params ListSettlementTransactionsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListWebhookEndpoints The endpoints of this merchant or agency.
 // (GET /v1/webhook-endpoints)
 func (_ Unimplemented) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
@@ -674,6 +1137,258 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// ListBills operation middleware
+func (siw *ServerInterfaceWrapper) ListBills(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListBillsParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "created_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_from", r.URL.Query(), &params.CreatedFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "created_from"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "created_from", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "created_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_to", r.URL.Query(), &params.CreatedTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "created_to"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "created_to", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListBills(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateBill operation middleware
+func (siw *ServerInterfaceWrapper) CreateBill(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateBillParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateBill(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetBill operation middleware
+func (siw *ServerInterfaceWrapper) GetBill(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "reference" -------------
+	var reference BillReference
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reference", chi.URLParam(r, "reference"), &reference, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reference", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetBill(w, r, reference)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelBill operation middleware
+func (siw *ServerInterfaceWrapper) CancelBill(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "reference" -------------
+	var reference BillReference
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reference", chi.URLParam(r, "reference"), &reference, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reference", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelBillParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelBill(w, r, reference, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateBillPayment operation middleware
+func (siw *ServerInterfaceWrapper) CreateBillPayment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "reference" -------------
+	var reference BillReference
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reference", chi.URLParam(r, "reference"), &reference, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reference", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateBillPaymentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateBillPayment(w, r, reference, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // GetOpenAPI operation middleware
 func (siw *ServerInterfaceWrapper) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
@@ -1117,6 +1832,120 @@ func (siw *ServerInterfaceWrapper) GetRefund(w http.ResponseWriter, r *http.Requ
 	handler.ServeHTTP(w, r)
 }
 
+// ListSettlements operation middleware
+func (siw *ServerInterfaceWrapper) ListSettlements(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSettlementsParams
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", r.URL.Query(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "from"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "from", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", r.URL.Query(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "to"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "to", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListSettlements(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSettlement operation middleware
+func (siw *ServerInterfaceWrapper) GetSettlement(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "settlement_id" -------------
+	var settlementId SettlementID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "settlement_id", chi.URLParam(r, "settlement_id"), &settlementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "settlement_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSettlement(w, r, settlementId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListSettlementTransactions operation middleware
+func (siw *ServerInterfaceWrapper) ListSettlementTransactions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "settlement_id" -------------
+	var settlementId SettlementID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "settlement_id", chi.URLParam(r, "settlement_id"), &settlementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "settlement_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSettlementTransactionsParams
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", r.URL.Query(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "format"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "format", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListSettlementTransactions(w, r, settlementId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListWebhookEndpoints operation middleware
 func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
 
@@ -1493,11 +2322,583 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/webhook-endpoints/{endpoint_id}/deliveries", wrapper.ListWebhookDeliveries)
 	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/bills", wrapper.ListBills)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/bills", wrapper.CreateBill)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/bills/{reference}", wrapper.GetBill)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/bills/{reference}/cancel", wrapper.CancelBill)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/bills/{reference}/payments", wrapper.CreateBillPayment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/settlements", wrapper.ListSettlements)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/settlements/{settlement_id}", wrapper.GetSettlement)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/settlements/{settlement_id}/transactions", wrapper.ListSettlementTransactions)
+	})
 
 	return r
 }
 
 type ErrorJSONResponse Error
+
+type ListBillsRequestObject struct {
+	Params ListBillsParams
+}
+
+type ListBillsResponseObject interface {
+	VisitListBillsResponse(w http.ResponseWriter) error
+}
+
+type ListBills200JSONResponse BillList
+
+func (response ListBills200JSONResponse) VisitListBillsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBills400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListBills400JSONResponse) VisitListBillsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBills401JSONResponse Error
+
+func (response ListBills401JSONResponse) VisitListBillsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBills403JSONResponse Error
+
+func (response ListBills403JSONResponse) VisitListBillsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBills429JSONResponse Error
+
+func (response ListBills429JSONResponse) VisitListBillsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillRequestObject struct {
+	Params CreateBillParams
+	Body   *CreateBillJSONRequestBody
+}
+
+type CreateBillResponseObject interface {
+	VisitCreateBillResponse(w http.ResponseWriter) error
+}
+
+type CreateBill201JSONResponse Bill
+
+func (response CreateBill201JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateBill400JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill401JSONResponse Error
+
+func (response CreateBill401JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill403JSONResponse Error
+
+func (response CreateBill403JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill409JSONResponse Error
+
+func (response CreateBill409JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill422JSONResponse Error
+
+func (response CreateBill422JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill429JSONResponse Error
+
+func (response CreateBill429JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBill503JSONResponse Error
+
+func (response CreateBill503JSONResponse) VisitCreateBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillRequestObject struct {
+	Reference BillReference `json:"reference"`
+}
+
+type GetBillResponseObject interface {
+	VisitGetBillResponse(w http.ResponseWriter) error
+}
+
+type GetBill200JSONResponse Bill
+
+func (response GetBill200JSONResponse) VisitGetBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBill400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetBill400JSONResponse) VisitGetBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBill401JSONResponse Error
+
+func (response GetBill401JSONResponse) VisitGetBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBill403JSONResponse Error
+
+func (response GetBill403JSONResponse) VisitGetBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBill404JSONResponse Error
+
+func (response GetBill404JSONResponse) VisitGetBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBill429JSONResponse Error
+
+func (response GetBill429JSONResponse) VisitGetBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBillRequestObject struct {
+	Reference BillReference `json:"reference"`
+	Params    CancelBillParams
+}
+
+type CancelBillResponseObject interface {
+	VisitCancelBillResponse(w http.ResponseWriter) error
+}
+
+type CancelBill200JSONResponse Bill
+
+func (response CancelBill200JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CancelBill400JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill401JSONResponse Error
+
+func (response CancelBill401JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill403JSONResponse Error
+
+func (response CancelBill403JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill404JSONResponse Error
+
+func (response CancelBill404JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill409JSONResponse Error
+
+func (response CancelBill409JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill422JSONResponse Error
+
+func (response CancelBill422JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBill429JSONResponse Error
+
+func (response CancelBill429JSONResponse) VisitCancelBillResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPaymentRequestObject struct {
+	Reference BillReference `json:"reference"`
+	Params    CreateBillPaymentParams
+	Body      *CreateBillPaymentJSONRequestBody
+}
+
+type CreateBillPaymentResponseObject interface {
+	VisitCreateBillPaymentResponse(w http.ResponseWriter) error
+}
+
+type CreateBillPayment201JSONResponse Payment
+
+func (response CreateBillPayment201JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateBillPayment400JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment401JSONResponse Error
+
+func (response CreateBillPayment401JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment403JSONResponse Error
+
+func (response CreateBillPayment403JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment404JSONResponse Error
+
+func (response CreateBillPayment404JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment409JSONResponse Error
+
+func (response CreateBillPayment409JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment422JSONResponse Error
+
+func (response CreateBillPayment422JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment429JSONResponse Error
+
+func (response CreateBillPayment429JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBillPayment503JSONResponse Error
+
+func (response CreateBillPayment503JSONResponse) VisitCreateBillPaymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetOpenAPIRequestObject struct {
 }
@@ -2621,6 +4022,289 @@ func (response GetRefund429JSONResponse) VisitGetRefundResponse(w http.ResponseW
 	return err
 }
 
+type ListSettlementsRequestObject struct {
+	Params ListSettlementsParams
+}
+
+type ListSettlementsResponseObject interface {
+	VisitListSettlementsResponse(w http.ResponseWriter) error
+}
+
+type ListSettlements200JSONResponse SettlementList
+
+func (response ListSettlements200JSONResponse) VisitListSettlementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlements400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListSettlements400JSONResponse) VisitListSettlementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlements401JSONResponse Error
+
+func (response ListSettlements401JSONResponse) VisitListSettlementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlements403JSONResponse Error
+
+func (response ListSettlements403JSONResponse) VisitListSettlementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlements429JSONResponse Error
+
+func (response ListSettlements429JSONResponse) VisitListSettlementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlementRequestObject struct {
+	SettlementId SettlementID `json:"settlement_id"`
+}
+
+type GetSettlementResponseObject interface {
+	VisitGetSettlementResponse(w http.ResponseWriter) error
+}
+
+type GetSettlement200JSONResponse Settlement
+
+func (response GetSettlement200JSONResponse) VisitGetSettlementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlement400JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetSettlement400JSONResponse) VisitGetSettlementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlement401JSONResponse Error
+
+func (response GetSettlement401JSONResponse) VisitGetSettlementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlement403JSONResponse Error
+
+func (response GetSettlement403JSONResponse) VisitGetSettlementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlement404JSONResponse Error
+
+func (response GetSettlement404JSONResponse) VisitGetSettlementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettlement429JSONResponse Error
+
+func (response GetSettlement429JSONResponse) VisitGetSettlementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlementTransactionsRequestObject struct {
+	SettlementId SettlementID `json:"settlement_id"`
+	Params       ListSettlementTransactionsParams
+}
+
+type ListSettlementTransactionsResponseObject interface {
+	VisitListSettlementTransactionsResponse(w http.ResponseWriter) error
+}
+
+type ListSettlementTransactions200JSONResponse SettlementTransactionList
+
+func (response ListSettlementTransactions200JSONResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlementTransactions200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ListSettlementTransactions200TextcsvResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ListSettlementTransactions400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListSettlementTransactions400JSONResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlementTransactions401JSONResponse Error
+
+func (response ListSettlementTransactions401JSONResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlementTransactions403JSONResponse Error
+
+func (response ListSettlementTransactions403JSONResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlementTransactions404JSONResponse Error
+
+func (response ListSettlementTransactions404JSONResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSettlementTransactions429JSONResponse Error
+
+func (response ListSettlementTransactions429JSONResponse) VisitListSettlementTransactionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 }
 
@@ -3191,6 +4875,21 @@ func (response RotateWebhookSecret429JSONResponse) VisitRotateWebhookSecretRespo
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListBills List bills, newest first, with filters and cursor pagination.
+	// (GET /v1/bills)
+	ListBills(ctx context.Context, request ListBillsRequestObject) (ListBillsResponseObject, error)
+	// CreateBill Create a bill under its control number (unique per agency); the citizen pays it on the hosted page.
+	// (POST /v1/bills)
+	CreateBill(ctx context.Context, request CreateBillRequestObject) (CreateBillResponseObject, error)
+	// GetBill One bill, by its control number, with its status and its payments.
+	// (GET /v1/bills/{reference})
+	GetBill(ctx context.Context, request GetBillRequestObject) (GetBillResponseObject, error)
+	// CancelBill Cancel an open bill; a paid one is 409 bill_already_paid, one being paid 409 bill_payment_in_progress.
+	// (POST /v1/bills/{reference}/cancel)
+	CancelBill(ctx context.Context, request CancelBillRequestObject) (CancelBillResponseObject, error)
+	// CreateBillPayment Pay a bill; with a card (scope card_data) it is authorised at once, without one the answer's links.next_url is the hosted page. A paid bill is 409 bill_already_paid.
+	// (POST /v1/bills/{reference}/payments)
+	CreateBillPayment(ctx context.Context, request CreateBillPaymentRequestObject) (CreateBillPaymentResponseObject, error)
 	// GetOpenAPI This document, as JSON.
 	// (GET /v1/openapi.json)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
@@ -3224,6 +4923,15 @@ type StrictServerInterface interface {
 	// GetRefund One refund.
 	// (GET /v1/payments/{payment_id}/refunds/{refund_id})
 	GetRefund(ctx context.Context, request GetRefundRequestObject) (GetRefundResponseObject, error)
+	// ListSettlements The agency's (or merchant's) settlements, one per business day and currency, newest first.
+	// (GET /v1/settlements)
+	ListSettlements(ctx context.Context, request ListSettlementsRequestObject) (ListSettlementsResponseObject, error)
+	// GetSettlement One settlement (a business day and currency), with its totals and the transfer that moved the money.
+	// (GET /v1/settlements/{settlement_id})
+	GetSettlement(ctx context.Context, request GetSettlementRequestObject) (GetSettlementResponseObject, error)
+	// ListSettlementTransactions Every movement of the settlement (payments, refunds, reversals) with its control number, revenue codes, amount and fee; JSON, or CSV with Accept text/csv or format=csv.
+	// (GET /v1/settlements/{settlement_id}/transactions)
+	ListSettlementTransactions(ctx context.Context, request ListSettlementTransactionsRequestObject) (ListSettlementTransactionsResponseObject, error)
 	// ListWebhookEndpoints The endpoints of this merchant or agency.
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -3281,6 +4989,155 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// ListBills operation middleware
+func (sh *strictHandler) ListBills(w http.ResponseWriter, r *http.Request, params ListBillsParams) {
+	var request ListBillsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBills(ctx, request.(ListBillsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBills")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListBillsResponseObject); ok {
+		if err := validResponse.VisitListBillsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateBill operation middleware
+func (sh *strictHandler) CreateBill(w http.ResponseWriter, r *http.Request, params CreateBillParams) {
+	var request CreateBillRequestObject
+
+	request.Params = params
+
+	var body CreateBillJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateBill(ctx, request.(CreateBillRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateBill")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateBillResponseObject); ok {
+		if err := validResponse.VisitCreateBillResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetBill operation middleware
+func (sh *strictHandler) GetBill(w http.ResponseWriter, r *http.Request, reference BillReference) {
+	var request GetBillRequestObject
+
+	request.Reference = reference
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBill(ctx, request.(GetBillRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBill")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetBillResponseObject); ok {
+		if err := validResponse.VisitGetBillResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelBill operation middleware
+func (sh *strictHandler) CancelBill(w http.ResponseWriter, r *http.Request, reference BillReference, params CancelBillParams) {
+	var request CancelBillRequestObject
+
+	request.Reference = reference
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelBill(ctx, request.(CancelBillRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelBill")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelBillResponseObject); ok {
+		if err := validResponse.VisitCancelBillResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateBillPayment operation middleware
+func (sh *strictHandler) CreateBillPayment(w http.ResponseWriter, r *http.Request, reference BillReference, params CreateBillPaymentParams) {
+	var request CreateBillPaymentRequestObject
+
+	request.Reference = reference
+	request.Params = params
+
+	var body CreateBillPaymentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateBillPayment(ctx, request.(CreateBillPaymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateBillPayment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateBillPaymentResponseObject); ok {
+		if err := validResponse.VisitCreateBillPaymentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // GetOpenAPI operation middleware
@@ -3588,6 +5445,85 @@ func (sh *strictHandler) GetRefund(w http.ResponseWriter, r *http.Request, payme
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetRefundResponseObject); ok {
 		if err := validResponse.VisitGetRefundResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSettlements operation middleware
+func (sh *strictHandler) ListSettlements(w http.ResponseWriter, r *http.Request, params ListSettlementsParams) {
+	var request ListSettlementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSettlements(ctx, request.(ListSettlementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSettlements")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListSettlementsResponseObject); ok {
+		if err := validResponse.VisitListSettlementsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSettlement operation middleware
+func (sh *strictHandler) GetSettlement(w http.ResponseWriter, r *http.Request, settlementId SettlementID) {
+	var request GetSettlementRequestObject
+
+	request.SettlementId = settlementId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSettlement(ctx, request.(GetSettlementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSettlement")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSettlementResponseObject); ok {
+		if err := validResponse.VisitGetSettlementResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSettlementTransactions operation middleware
+func (sh *strictHandler) ListSettlementTransactions(w http.ResponseWriter, r *http.Request, settlementId SettlementID, params ListSettlementTransactionsParams) {
+	var request ListSettlementTransactionsRequestObject
+
+	request.SettlementId = settlementId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSettlementTransactions(ctx, request.(ListSettlementTransactionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSettlementTransactions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListSettlementTransactionsResponseObject); ok {
+		if err := validResponse.VisitListSettlementTransactionsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

@@ -12,7 +12,7 @@ import (
 const paymentSelect = `SELECT id, merchant, status, amount, fee, currency, reference, description, return_url, metadata,
 	capture, card_masked, card_exp_month, card_exp_year, card_holder, response_code, decline_reason, auth_code, rrn,
 	terminal, engine_id, amount_captured, amount_refunded, pending_op, pending_id, pending_amount, card_sealed, page_token,
-	created_at, updated_at, version, sale_id FROM payapi_payments`
+	created_at, updated_at, version, sale_id, bill_id, page_attempts FROM payapi_payments`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -22,7 +22,8 @@ func scanPayment(r scanner) (*Payment, error) {
 	err := r.Scan(&p.ID, &p.Merchant, &p.Status, &p.Amount, &p.Fee, &p.Currency, &p.Reference, &p.Description,
 		&p.ReturnURL, &p.Metadata, &p.Capture, &p.CardMasked, &p.CardExpMonth, &p.CardExpYear, &p.CardHolder,
 		&p.ResponseCode, &p.DeclineReason, &p.AuthCode, &p.RRN, &p.Terminal, &p.EngineID, &p.AmountCaptured,
-		&p.AmountRefunded, &p.PendingOp, &p.PendingID, &p.PendingAmount, &p.CardSealed, &p.PageToken, &created, &updated, &p.Version, &p.SaleID)
+		&p.AmountRefunded, &p.PendingOp, &p.PendingID, &p.PendingAmount, &p.CardSealed, &p.PageToken, &created, &updated, &p.Version, &p.SaleID,
+		&p.BillID, &p.PageAttempts)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,8 @@ type Payment struct {
 	PendingAmount                         int64
 	CardSealed                            string // the card number under the card-data key (refunds need it); never in clear
 	PageToken                             string
+	BillID                                string // the bill it pays ("" for other payments)
+	PageAttempts                          int    // authorisations the payer tried on the hosted page
 	CreatedAt, UpdatedAt                  time.Time
 	Version                               int64
 }

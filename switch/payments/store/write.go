@@ -19,12 +19,15 @@ type Write struct {
 	Events      []Event
 	Outbox      []Outbox
 	Idempotency []Idempotency
+	// BillWrite: bills, and the guards a page payment's authorisation needs (bills.go).
+	BillWrite
 	// ClockSecond is the latest second (Unix) used for an engine identity by this write's requests.
 	ClockSecond int64
 }
 
 func (w *Write) empty() bool {
-	return len(w.Payments)+len(w.Refunds)+len(w.Events)+len(w.Outbox)+len(w.Idempotency) == 0 && w.ClockSecond == 0
+	return len(w.Payments)+len(w.Refunds)+len(w.Events)+len(w.Outbox)+len(w.Idempotency) == 0 && w.ClockSecond == 0 &&
+		w.BillWrite.empty()
 }
 
 // WriterConfig tunes the group commit.
@@ -180,13 +183,14 @@ func (s *Store) commitOnce(ws []*Write) (err error) {
 		all.Events = append(all.Events, w.Events...)
 		all.Outbox = append(all.Outbox, w.Outbox...)
 		all.Idempotency = append(all.Idempotency, w.Idempotency...)
+		all.BillWrite.add(&w.BillWrite)
 		all.ClockSecond = max(all.ClockSecond, w.ClockSecond)
 	}
 	if all.ClockSecond <= s.clockWritten.Load() {
 		all.ClockSecond = 0 // written already: the clock only moves forward, one row for every lane
 	}
 	x := batchExec{s: s, ex: l.conn, lane: l}
-	steps := []func(context.Context, batchExec, *Write) error{s.writePayments, s.writeRefunds, s.writeEvents,
+	steps := []func(context.Context, batchExec, *Write) error{s.writeBillsStep, s.writePayments, s.writeRefunds, s.writeEvents,
 		s.writeOutbox, s.writeIdempotency, s.writeClock}
 	for _, step := range steps {
 		if err := step(ctx, x, &all); err != nil {
@@ -349,7 +353,8 @@ func upsertSuffix(key string, cols []string) string {
 var paymentCols = []string{"id", "merchant", "status", "amount", "fee", "currency", "reference", "description",
 	"return_url", "metadata", "capture", "card_masked", "card_exp_month", "card_exp_year", "card_holder",
 	"response_code", "decline_reason", "auth_code", "rrn", "terminal", "engine_id", "amount_captured",
-	"amount_refunded", "pending_op", "pending_id", "pending_amount", "card_sealed", "page_token", "created_at", "updated_at", "version", "sale_id"}
+	"amount_refunded", "pending_op", "pending_id", "pending_amount", "card_sealed", "page_token", "created_at", "updated_at", "version", "sale_id",
+	"bill_id", "page_attempts"}
 
 func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error {
 	// One row per payment: the last version written in the batch wins (a multi-row upsert may not
@@ -367,7 +372,7 @@ func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error 
 			p.ReturnURL, p.Metadata, p.Capture, p.CardMasked, p.CardExpMonth, p.CardExpYear, p.CardHolder,
 			p.ResponseCode, p.DeclineReason, p.AuthCode, p.RRN, p.Terminal, p.EngineID, p.AmountCaptured,
 			p.AmountRefunded, p.PendingOp, p.PendingID, p.PendingAmount, p.CardSealed, p.PageToken, micros(p.CreatedAt),
-			micros(p.UpdatedAt), p.Version, p.SaleID})
+			micros(p.UpdatedAt), p.Version, p.SaleID, p.BillID, p.PageAttempts})
 	}
 	return x.insertRows(ctx, "payapi_payments", rows)
 }
