@@ -46,7 +46,7 @@ func (s *Service) attempt(ctx context.Context, a *attempt) (*store.Payment, erro
 	p := a.p
 	var claim *store.BillChange
 	var msg *iso8583.Message
-	deadline := s.d.Now().Add(s.claimWait())
+	deadline := time.Now().Add(s.claimWait()) // a wait in real time, whatever the clock of business says
 	for {
 		now := s.d.Now().UTC()
 		var err error
@@ -75,7 +75,7 @@ func (s *Service) attempt(ctx context.Context, a *attempt) (*store.Payment, erro
 		err = s.commit(ctx, intent)
 		switch {
 		case err == nil:
-		case errors.Is(err, store.ErrBillChanged) && s.d.Now().Before(deadline):
+		case errors.Is(err, store.ErrBillChanged) && time.Now().Before(deadline):
 			p.Version = prevVersion
 			continue // another payer claimed it first: wait for that one's outcome
 		case errors.Is(err, store.ErrBillChanged):
@@ -157,7 +157,7 @@ func (s *Service) claimBill(ctx context.Context, id, payment string, now, deadli
 			b.ClaimPayment, b.UpdatedAt, b.Version = payment, now, b.Version+1
 			return &store.BillChange{Bill: b, Prev: prev}, nil
 		}
-		if !s.d.Now().Before(deadline) {
+		if !time.Now().Before(deadline) {
 			return nil, errBillInProgress()
 		}
 		select {

@@ -63,7 +63,7 @@ func parseForm(r *http.Request, now time.Time) *Form {
 	case year < now.Year() || year == now.Year() && month < int(now.Month()):
 		f.Errors[fieldMonth] = "err_expired"
 	}
-	if n := len(f.CVC); n < cvcLengthMin || n > cvcLengthMax || digitsOnly(f.CVC) != f.CVC {
+	if n := len(f.CVC); n < cvcLengthMin || n > cvcLengthMax || !iso8583.IsDigits(f.CVC) {
 		f.Errors[fieldCVC] = "err_cvc"
 	}
 	if f.Name == "" || len(f.Name) > holderNameMax || strings.ContainsAny(f.Name, "<>\x00") || !printable(f.Name) {
