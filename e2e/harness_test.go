@@ -195,6 +195,8 @@ type systemOpts struct {
 	databaseURL string
 	extraYAML   string
 	acceptorTLS [2]string // certificate and key files: TLS on the acquirer listener
+	// apiYAML adds keys under api: (indented by two spaces, one per line).
+	apiYAML string
 	// issuerTimeout is both issuers' timeout (default 1s) and slowDelay the simulators' delay of
 	// amounts ending in 98 (default 3s).
 	issuerTimeout, slowDelay time.Duration
@@ -222,7 +224,7 @@ http:
   listen: %q
 api:
   listen: %q
-issuers:
+%sissuers:
   - {name: alpha, addr: %q, prefixes: ["4"], timeout: %s, echo_interval: 1s}
   - {name: beta, addr: %q, prefixes: ["5"], timeout: %s, echo_interval: 1s}
 ledger:
@@ -230,7 +232,7 @@ ledger:
   database_url: %q
 log:
   level: debug
-%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.api, s.alpha, o.issuerTimeout, s.beta, o.issuerTimeout,
+%s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.api, o.apiYAML, s.alpha, o.issuerTimeout, s.beta, o.issuerTimeout,
 		s.dataDir, o.databaseURL, o.extraYAML)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
