@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -195,8 +196,9 @@ type systemOpts struct {
 	databaseURL string
 	extraYAML   string
 	acceptorTLS [2]string // certificate and key files: TLS on the acquirer listener
-	// apiYAML adds keys under api: (indented by two spaces, one per line).
-	apiYAML string
+	// apiYAML adds keys under api: (indented by two spaces, one per line); logLevel is the
+	// switch's (default debug).
+	apiYAML, logLevel string
 	// issuerTimeout is both issuers' timeout (default 1s) and slowDelay the simulators' delay of
 	// amounts ending in 98 (default 3s).
 	issuerTimeout, slowDelay time.Duration
@@ -231,9 +233,9 @@ ledger:
   data_dir: %q
   database_url: %q
 log:
-  level: debug
+  level: %s
 %s`, s.acquirer, o.acceptorTLS[0], o.acceptorTLS[1], s.http, s.api, o.apiYAML, s.alpha, o.issuerTimeout, s.beta, o.issuerTimeout,
-		s.dataDir, o.databaseURL, o.extraYAML)
+		s.dataDir, o.databaseURL, cmp.Or(o.logLevel, "debug"), o.extraYAML)
 	path := filepath.Join(t.TempDir(), "cardswitch.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	s.serveArgs = []string{"serve", "--config", path}

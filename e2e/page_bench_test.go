@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,9 +24,17 @@ import (
 // payments per second and the page's size.
 //
 //	go test ./e2e -run '^$' -bench HostedPagePayments -benchtime 6000x
+//
+// CARDSWITCH_BENCH_API=host:port measures a switch already running there instead (its
+// api.page.rate_limit must be -1), e.g. to profile it.
 func BenchmarkHostedPagePayments(b *testing.B) {
-	s := startSystem(b, systemOpts{apiYAML: "  page: {rate_limit: -1}\n  rate_limit: -1\n"})
-	base := "http://" + s.api
+	addr := os.Getenv("CARDSWITCH_BENCH_API")
+	if addr == "" {
+		s := startSystem(b, systemOpts{apiYAML: "  page: {rate_limit: -1}\n  rate_limit: -1\n", logLevel: "info"})
+		addr = s.api
+	}
+	base := "http://" + addr
+	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	refs := make([]string, b.N)
 	create := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	var next atomic.Int64
@@ -35,7 +44,7 @@ func BenchmarkHostedPagePayments(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < b.N; i = int(next.Add(1)) - 1 {
-				refs[i] = fmt.Sprintf("BENCH-%d", i)
+				refs[i] = fmt.Sprintf("BENCH-%s-%d", run, i)
 				body := fmt.Sprintf(`{"reference":%q,"amount":5000,"currency":"USD","description":"Licence","return_url":"https://portal.example/done"}`, refs[i])
 				req, _ := http.NewRequest("POST", base+"/v1/bills", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+agencyKey)

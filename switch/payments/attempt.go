@@ -47,13 +47,15 @@ func (s *Service) attempt(ctx context.Context, a *attempt) (*store.Payment, erro
 	var claim *store.BillChange
 	var msg *iso8583.Message
 	deadline := time.Now().Add(s.claimWait()) // a wait in real time, whatever the clock of business says
+	known := a.bill // just read by the caller: the first claim needs no read of its own
 	for {
 		now := s.d.Now().UTC()
 		var err error
 		if a.bill != nil {
-			if claim, err = s.claimBill(ctx, a.bill.ID, p.ID, now, deadline); err != nil {
+			if claim, err = s.claimBill(ctx, a.bill.ID, known, p.ID, now, deadline); err != nil {
 				return nil, err
 			}
+			known = nil
 		}
 		var second int64
 		if msg, second, err = s.prepareAuth(p, a.card, now); err != nil {
@@ -142,12 +144,20 @@ func (s *Service) writeOutcome(ctx context.Context, a *attempt, p *store.Payment
 }
 
 // claimBill returns the change that claims bill id for payment, once no other payment's
-// authorisation holds it; ErrBillAlreadyPaid when one paid it meanwhile.
-func (s *Service) claimBill(ctx context.Context, id, payment string, now, deadline time.Time) (*store.BillChange, error) {
+// authorisation holds it; ErrBillAlreadyPaid when one paid it meanwhile. known, when not nil, is
+// the bill as just read (a claim on a stale copy fails its version check and is tried again).
+func (s *Service) claimBill(ctx context.Context, id string, known *store.Bill, payment string, now, deadline time.Time) (*store.BillChange, error) {
 	for {
-		b, err := s.d.Store.BillByID(ctx, id)
-		if err != nil {
-			return nil, err
+		b := known
+		known = nil
+		if b == nil {
+			var err error
+			if b, err = s.d.Store.BillByID(ctx, id); err != nil {
+				return nil, err
+			}
+		} else {
+			c := *b
+			b = &c
 		}
 		if err := payable(b, now); err != nil {
 			return nil, err

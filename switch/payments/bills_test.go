@@ -440,7 +440,7 @@ func TestRecoverBillsAfterACrash(t *testing.T) {
 	p := h.svc.billPayment(b, now)
 	msg, sec, err := h.svc.prepareAuth(p, apiCard(page.Card{Number: "4111111111111111", ExpiryMonth: 12, ExpiryYear: 2030}), now)
 	require.NoError(t, err)
-	claim, err := h.svc.claimBill(ctx, b.ID, p.ID, now, time.Now().Add(time.Second))
+	claim, err := h.svc.claimBill(ctx, b.ID, nil, p.ID, now, time.Now().Add(time.Second))
 	require.NoError(t, err)
 	require.NoError(t, h.svc.commit(ctx, &store.Write{Payments: []*store.Payment{clonePayment(p)}, ClockSecond: sec,
 		BillWrite: store.BillWrite{Bills: []store.BillChange{*claim}}}))

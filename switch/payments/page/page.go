@@ -198,29 +198,21 @@ func (h *Handler) billURL(agency, ref, query string) string {
 // pay is POST /pay/{token}: authorise the payment with the card typed.
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
-	s, f, ok := h.checkPost(w, r, func(ctx context.Context) (*Session, error) { return h.b.Session(ctx, token) })
+	load := func(ctx context.Context) (*Session, error) { return h.b.Session(ctx, token) }
+	f, ok := h.checkPost(w, r, load)
 	if !ok {
 		return
 	}
-	if s.State != Payable {
-		h.outcomes.WithLabelValues("refused").Inc()
-		h.closed(w, r, s, h.cfg.Prefix+"/"+url.PathEscape(token)+"/receipt")
-		return
-	}
 	res, err := h.b.Pay(r.Context(), token, f.card())
-	h.outcome(w, r, s, token, res, err)
+	h.answer(w, r, load, h.cfg.Prefix+"/"+url.PathEscape(token)+"/receipt", token, res, err)
 }
 
 // payBill is POST /pay/bill/{agency}/{reference}: start a payment of the bill with the card.
 func (h *Handler) payBill(w http.ResponseWriter, r *http.Request) {
 	agency, ref := chi.URLParam(r, "agency"), chi.URLParam(r, "reference")
-	s, f, ok := h.checkPost(w, r, func(ctx context.Context) (*Session, error) { return h.b.BillSession(ctx, agency, ref) })
+	load := func(ctx context.Context) (*Session, error) { return h.b.BillSession(ctx, agency, ref) }
+	f, ok := h.checkPost(w, r, load)
 	if !ok {
-		return
-	}
-	if s.State != Payable {
-		h.outcomes.WithLabelValues("refused").Inc()
-		h.closed(w, r, s, "")
 		return
 	}
 	res, err := h.b.PayBill(r.Context(), agency, ref, f.card())
@@ -228,35 +220,62 @@ func (h *Handler) payBill(w http.ResponseWriter, r *http.Request) {
 	if res != nil {
 		token = res.Token
 	}
-	h.outcome(w, r, s, token, res, err)
+	h.answer(w, r, load, "", token, res, err)
 }
 
-// checkPost checks a form submission: its anti-forgery token, then its fields. It answers the
-// request itself (false) when they fail.
-func (h *Handler) checkPost(w http.ResponseWriter, r *http.Request, load func(context.Context) (*Session, error)) (*Session, *Form, bool) {
+// checkPost checks a form submission: its anti-forgery token, then its fields (the form again,
+// with the errors next to the fields, when they fail). It answers the request itself (false)
+// when they fail.
+func (h *Handler) checkPost(w http.ResponseWriter, r *http.Request, load func(context.Context) (*Session, error)) (*Form, bool) {
 	if err := r.ParseForm(); err != nil {
 		h.outcomes.WithLabelValues("invalid").Inc()
 		h.message(w, r, http.StatusBadRequest, "error_title", "err_csrf", nil)
-		return nil, nil, false
+		return nil, false
 	}
 	if !h.csrf.valid(r) {
 		h.outcomes.WithLabelValues("forged").Inc()
 		h.message(w, r, http.StatusForbidden, "error_title", "err_csrf", nil)
-		return nil, nil, false
-	}
-	s, err := load(r.Context())
-	if err != nil {
-		h.outcomes.WithLabelValues("refused").Inc()
-		h.refusal(w, r, err, nil)
-		return nil, nil, false
+		return nil, false
 	}
 	f := parseForm(r, h.now())
-	if len(f.Errors) > 0 && s.State == Payable {
+	if len(f.Errors) == 0 {
+		return f, true
+	}
+	s, err := load(r.Context())
+	switch {
+	case err != nil:
+		h.outcomes.WithLabelValues("refused").Inc()
+		h.refusal(w, r, err, nil)
+	case s.State != Payable:
+		h.outcomes.WithLabelValues("refused").Inc()
+		h.closed(w, r, s, "")
+	default:
 		h.outcomes.WithLabelValues("invalid").Inc()
 		h.form(w, r, http.StatusUnprocessableEntity, s, r.URL.Path, f, "")
-		return nil, nil, false
 	}
-	return s, f, true
+	return nil, false
+}
+
+// answer answers an authorisation. Success, the hot path, needs nothing more; anything else is
+// explained on the payment's or bill's page as it now stands.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, load func(context.Context) (*Session, error), receiptURL, token string, res *Result, err error) {
+	if err == nil && res.Outcome == Succeeded {
+		h.outcome(w, r, nil, token, res, nil)
+		return
+	}
+	s, lerr := load(r.Context())
+	switch {
+	case lerr != nil && err == nil:
+		err = lerr
+	case lerr == nil && err != nil && s.State != Payable:
+		h.outcomes.WithLabelValues("refused").Inc()
+		h.closed(w, r, s, receiptURL)
+		return
+	}
+	if s == nil {
+		s = &Session{}
+	}
+	h.outcome(w, r, s, token, res, err)
 }
 
 // outcome answers an authorisation: to the return URL with the payment id on success, the form
@@ -267,7 +286,6 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, s *Session, to
 		h.refusal(w, r, err, s)
 		return
 	}
-	lang := negotiate(r, s.Language)
 	switch res.Outcome {
 	case Succeeded:
 		h.outcomes.WithLabelValues("succeeded").Inc()
@@ -278,6 +296,10 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, s *Session, to
 		h.headers(w, res.ReturnURL)
 		w.Header().Del("Content-Type")
 		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	lang := negotiate(r, s.Language)
+	switch res.Outcome {
 	case Retry:
 		h.outcomes.WithLabelValues("retry").Inc()
 		s.AttemptsLeft = res.AttemptsLeft

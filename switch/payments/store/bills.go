@@ -92,14 +92,53 @@ type billExecer interface {
 }
 
 func (s *Store) writeBillsStep(ctx context.Context, x batchExec, w *Write) error {
-	return s.writeBills(ctx, x.ex, &w.BillWrite)
+	ex := billExecer(x.ex)
+	if x.prepared {
+		ex = preparedBills{s}
+	}
+	return s.writeBills(ctx, ex, &w.BillWrite)
 }
 
-// writeBills checks the guards and writes the bills.
+// The bills' statements, prepared on the writer's connection (prepareBills) like the payments'.
+var (
+	billGuardSQL  = `UPDATE payapi_payments SET version = version WHERE id = ? AND version = ? AND pending_op = ''`
+	billInsertSQL = "INSERT INTO payapi_bills (" + strings.Join(billCols, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(billCols)), ", ") + ") ON CONFLICT (agency, reference) DO NOTHING"
+	billUpdateSQL = func() string {
+		set := make([]string, 0, len(billCols))
+		for _, col := range billCols[1:] {
+			set = append(set, col+" = ?")
+		}
+		return "UPDATE payapi_bills SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ?"
+	}()
+)
+
+func (s *Store) prepareBills(ctx context.Context, conn *sql.Conn) error {
+	for _, q := range []string{billGuardSQL, billInsertSQL, billUpdateSQL} {
+		st, err := conn.PrepareContext(ctx, s.q(q))
+		if err != nil {
+			return fmt.Errorf("payments store: prepare bills: %w", err)
+		}
+		s.stmts[stmtKey{q, 0}] = st
+	}
+	return nil
+}
+
+// preparedBills runs the bills' statements prepared on the writer's connection.
+type preparedBills struct{ s *Store }
+
+func (p preparedBills) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.s.stmts[stmtKey{query, 0}].ExecContext(ctx, args...)
+}
+
+// writeBills checks the guards and writes the bills (queries as written: ex rewrites them for
+// PostgreSQL when it prepares them; s.q otherwise).
 func (s *Store) writeBills(ctx context.Context, ex billExecer, w *BillWrite) error {
+	if _, ok := ex.(preparedBills); !ok {
+		ex = rewriting{s, ex}
+	}
 	for _, g := range w.PaymentGuards {
-		n, err := s.affected(ex.ExecContext(ctx, s.q(`UPDATE payapi_payments SET version = version
-			WHERE id = ? AND version = ? AND pending_op = ''`), g.ID, g.Version))
+		n, err := s.affected(ex.ExecContext(ctx, billGuardSQL, g.ID, g.Version))
 		if err != nil {
 			return err
 		}
@@ -135,9 +174,7 @@ func billRow(b *Bill) []any {
 func (s *Store) writeBill(ctx context.Context, ex billExecer, c BillChange) error {
 	row := billRow(c.Bill)
 	if c.Prev == 0 {
-		q := "INSERT INTO payapi_bills (" + strings.Join(billCols, ", ") + ") VALUES (" +
-			strings.TrimSuffix(strings.Repeat("?, ", len(billCols)), ", ") + ") ON CONFLICT (agency, reference) DO NOTHING"
-		n, err := s.affected(ex.ExecContext(ctx, s.q(q), row...))
+		n, err := s.affected(ex.ExecContext(ctx, billInsertSQL, row...))
 		if err != nil {
 			return err
 		}
@@ -146,12 +183,8 @@ func (s *Store) writeBill(ctx context.Context, ex billExecer, c BillChange) erro
 		}
 		return nil
 	}
-	set := make([]string, 0, len(billCols))
-	for _, col := range billCols[1:] {
-		set = append(set, col+" = ?")
-	}
 	args := append(row[1:], c.Bill.ID, c.Prev)
-	n, err := s.affected(ex.ExecContext(ctx, s.q("UPDATE payapi_bills SET "+strings.Join(set, ", ")+" WHERE id = ? AND version = ?"), args...))
+	n, err := s.affected(ex.ExecContext(ctx, billUpdateSQL, args...))
 	if err != nil {
 		return err
 	}
@@ -159,6 +192,16 @@ func (s *Store) writeBill(ctx context.Context, ex billExecer, c BillChange) erro
 		return ErrBillChanged
 	}
 	return nil
+}
+
+// rewriting rewrites placeholders for the dialect before running a statement.
+type rewriting struct {
+	s  *Store
+	ex billExecer
+}
+
+func (r rewriting) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.ex.ExecContext(ctx, r.s.q(query), args...)
 }
 
 func (s *Store) affected(res sql.Result, err error) (int64, error) {
@@ -205,15 +248,10 @@ func (s *Store) bills(ctx context.Context, where string, args ...any) ([]*Bill, 
 	return out, notFound(rows.Err())
 }
 
+// oneBill is the bill a hot read selects, by a statement prepared once.
 func (s *Store) oneBill(ctx context.Context, where string, args ...any) (*Bill, error) {
-	bs, err := s.bills(ctx, where, args...)
-	if err != nil {
-		return nil, err
-	}
-	if len(bs) == 0 {
-		return nil, ErrNotFound
-	}
-	return bs[0], nil
+	b, err := scanBill(s.readStmt(ctx, billSelect+where).QueryRowContext(ctx, args...))
+	return b, notFound(err)
 }
 
 // BillByReference returns an agency's bill by its control number.
@@ -287,7 +325,7 @@ func (s *Store) BillPayments(ctx context.Context, billID string) ([]*Payment, er
 
 // PaymentByPageToken returns the payment whose hosted page token hashes to hash.
 func (s *Store) PaymentByPageToken(ctx context.Context, hash string) (*Payment, error) {
-	p, err := scanPayment(s.read.QueryRowContext(ctx, s.q(paymentSelect+` WHERE page_token = ?`), hash))
+	p, err := scanPayment(s.readStmt(ctx, paymentSelect+` WHERE page_token = ?`).QueryRowContext(ctx, hash))
 	return p, notFound(err)
 }
 

@@ -126,6 +126,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("payments store: %w", err)
 		}
 		s.read.SetMaxOpenConns(cfg.ReadConnsMax)
+		// Keep them all open: a new SQLite connection parses the whole schema first (database/sql
+		// keeps 2 idle by default, so a busy pool opened and closed connections all the time).
+		s.read.SetMaxIdleConns(cfg.ReadConnsMax)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()

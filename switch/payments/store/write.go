@@ -337,7 +337,7 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return s.prepareBills(ctx, conn)
 }
 
 func upsertSuffix(key string, cols []string) string {
