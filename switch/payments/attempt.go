@@ -47,7 +47,7 @@ func (s *Service) attempt(ctx context.Context, a *attempt) (*store.Payment, erro
 	var claim *store.BillChange
 	var msg *iso8583.Message
 	deadline := time.Now().Add(s.claimWait()) // a wait in real time, whatever the clock of business says
-	known := a.bill // just read by the caller: the first claim needs no read of its own
+	known := a.bill                           // just read by the caller: the first claim needs no read of its own
 	for {
 		now := s.d.Now().UTC()
 		var err error

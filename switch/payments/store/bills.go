@@ -93,13 +93,13 @@ type billExecer interface {
 
 func (s *Store) writeBillsStep(ctx context.Context, x batchExec, w *Write) error {
 	ex := billExecer(x.ex)
-	if x.prepared {
-		ex = preparedBills{s}
+	if x.lane != nil {
+		ex = preparedBills{x.lane}
 	}
 	return s.writeBills(ctx, ex, &w.BillWrite)
 }
 
-// The bills' statements, prepared on the writer's connection (prepareBills) like the payments'.
+// The bills' statements, prepared on every writer lane's connection (prepareBills) like the payments'.
 var (
 	billGuardSQL  = `UPDATE payapi_payments SET version = version WHERE id = ? AND version = ? AND pending_op = ''`
 	billInsertSQL = "INSERT INTO payapi_bills (" + strings.Join(billCols, ", ") + ") VALUES (" +
@@ -113,22 +113,22 @@ var (
 	}()
 )
 
-func (s *Store) prepareBills(ctx context.Context, conn *sql.Conn) error {
+func (s *Store) prepareBills(ctx context.Context, l *lane) error {
 	for _, q := range []string{billGuardSQL, billInsertSQL, billUpdateSQL} {
-		st, err := conn.PrepareContext(ctx, s.q(q))
+		st, err := l.conn.PrepareContext(ctx, s.q(q))
 		if err != nil {
 			return fmt.Errorf("payments store: prepare bills: %w", err)
 		}
-		s.stmts[stmtKey{q, 0}] = st
+		l.stmts[stmtKey{q, 0}] = st
 	}
 	return nil
 }
 
-// preparedBills runs the bills' statements prepared on the writer's connection.
-type preparedBills struct{ s *Store }
+// preparedBills runs the bills' statements prepared on a writer lane's connection.
+type preparedBills struct{ l *lane }
 
 func (p preparedBills) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return p.s.stmts[stmtKey{query, 0}].ExecContext(ctx, args...)
+	return p.l.stmts[stmtKey{query, 0}].ExecContext(ctx, args...)
 }
 
 // writeBills checks the guards and writes the bills (queries as written: ex rewrites them for

@@ -336,8 +336,11 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 				l.stmts[stmtKey{t.name, n}] = st
 			}
 		}
+		if err := s.prepareBills(ctx, l); err != nil {
+			return err
+		}
 	}
-	return s.prepareBills(ctx, conn)
+	return nil
 }
 
 func upsertSuffix(key string, cols []string) string {
@@ -382,7 +385,7 @@ func (s *Store) writePayments(ctx context.Context, x batchExec, w *Write) error 
 // others (merchant, reference) on every update.
 var paymentMutable = []string{"status", "response_code", "decline_reason", "auth_code", "rrn", "terminal", "engine_id",
 	"amount_captured", "amount_refunded", "pending_op", "pending_id", "pending_amount", "card_masked", "card_exp_month",
-	"card_exp_year", "card_holder", "card_sealed", "page_token", "updated_at", "version", "sale_id"}
+	"card_exp_year", "card_holder", "card_sealed", "page_token", "updated_at", "version", "sale_id", "page_attempts"}
 
 var refundCols = []string{"id", "payment_id", "merchant", "status", "amount", "currency", "reference",
 	"response_code", "rrn", "engine_id", "created_at", "updated_at"}
