@@ -270,6 +270,15 @@ func (g *govSystem) reconcile(t *testing.T, billsPaid int) {
 	require.Equal(t, payable, sum, "the report's transactions add up to the ledger's agency payable, to the cent")
 	require.EqualValues(t, payable, st["net"])
 	require.EqualValues(t, billsPaid, st["bills_paid"])
+
+	// The same report from the CLI, on the running switch's database.
+	out, err := exec.Command(binary, "ledger", "settlement", "--data-dir", g.dataDir, "--business-day", st["business_day"].(string),
+		"--agency", "GOVAGENCY000001", "--json").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var cli map[string]any
+	require.NoError(t, json.Unmarshal(out, &cli), "%s", out)
+	require.Equal(t, rep["data"], cli["data"], "the CLI prints the API's report")
+	require.EqualValues(t, payable, cli["settlement"].(map[string]any)["net"])
 }
 
 func TestBrowserWorksWithJavaScriptOff(t *testing.T) {

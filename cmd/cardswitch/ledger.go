@@ -307,9 +307,10 @@ prints the report and moves no money twice.`,
 
 func newLedgerSettlementCmd(f *ledgerFlags) *cobra.Command {
 	r := &reportFlags{}
+	a := &agencyFlags{}
 	cmd := &cobra.Command{
-		Use:   "settlement --business-day YYYY-MM-DD [--json|--csv]",
-		Short: "Print a business day's settlement report without moving money",
+		Use:   "settlement --business-day YYYY-MM-DD [--agency ID [--currency 840]] [--json|--csv]",
+		Short: "Print a business day's settlement report without moving money (with --agency, the agency's reconciliation)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := r.check(f, true); err != nil {
@@ -320,6 +321,9 @@ func newLedgerSettlementCmd(f *ledgerFlags) *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			if a.agency != "" {
+				return a.print(cmd.Context(), cmd.OutOrStdout(), f, r, s)
+			}
 			rep, err := ledger.Report(cmd.Context(), s, r.day, time.Now())
 			if err != nil {
 				return err
@@ -328,6 +332,7 @@ func newLedgerSettlementCmd(f *ledgerFlags) *cobra.Command {
 		},
 	}
 	r.add(cmd, "the business day to report (required)")
+	a.add(cmd)
 	return cmd
 }
 

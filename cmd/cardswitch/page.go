@@ -36,8 +36,11 @@ func withPage(hosted *page.Handler, api http.Handler) http.Handler {
 
 // ledgerSettlements reads the ledger's settlement reports (payments.Settlements).
 type ledgerSettlements struct {
-	store ledgerStore
-	now   func() time.Time
+	store interface {
+		ledger.Backend
+		BusinessDay(ctx context.Context) (string, error)
+	}
+	now func() time.Time
 }
 
 func (l ledgerSettlements) BusinessDay(ctx context.Context) (string, error) {
