@@ -119,7 +119,6 @@ func TestDashboardAndRulesAgainstPrometheus(t *testing.T) {
 // promAllowMissing lists the series that cannot exist in this run, by a pattern of the query
 // text, with the reason. Keep it short: an entry whose query returns data fails the test.
 var promAllowMissing = []struct{ pattern, reason string }{
-	{`cardswitch_config_reloads_total|cardswitch_config_last_reload_successful`, "published by live reload (branch links)"},
 	{`cardswitch_tls_certificate_expiry_timestamp_seconds`, "no TLS in this run (TestMutualTLSBothSides checks these series)"},
 }
 

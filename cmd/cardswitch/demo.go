@@ -254,8 +254,8 @@ func waitReady(ctx context.Context, app *switchApp, swDone <-chan error) error {
 }
 
 func bothIssuersUp(app *switchApp) bool {
-	for _, is := range app.issuers {
-		if !is.Status().Up {
+	for _, l := range app.links.list() {
+		if !l.link.Status().Up {
 			return false
 		}
 	}

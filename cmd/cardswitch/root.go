@@ -54,6 +54,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newISOCmd(),
 		newAPIKeyCmd(),
 		newSAFCmd(),
+		newReloadCmd(),
 	)
 	return root
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,7 +44,7 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			guard := carddata.NewGuard()
-			log, err := newLogger(cfg.Log, guard)
+			log, level, err := newLogger(cfg.Log, guard)
 			if err != nil {
 				return err
 			}
@@ -50,11 +52,22 @@ func newServeCmd() *cobra.Command {
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(cfg.Runtime.GCPercent)
 			}
+			// SIGHUP re-reads the file (before the switch is built: unhandled, it would kill the process).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			app, err := buildSwitch(cmd.Context(), cfg, log, time.Now)
 			if err != nil {
 				return err
 			}
 			app.reg.MustRegister(guard)
+			override := func(c *config.Config) {
+				if databaseURL != "" {
+					c.Ledger.DatabaseURL = databaseURL
+				}
+			}
+			app.reload = newReloader(app.reg, configPath, override, level, cfg, app.now())
+			app.hup = hup
 			return app.run(cmd.Context())
 		},
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -29,19 +28,18 @@ func acceptorTLS(key string, ac config.Acceptor, m *tlsconf.Metrics) (*tls.Confi
 	return cfg, nil
 }
 
-// issuerTLS is an issuer link's TLS from its files (nil when off); the certificates' expiry is
-// published under endpoint "issuer/<name>".
-func issuerTLS(n int, ic config.Issuer, m *tlsconf.Metrics) (*tls.Config, error) {
+// issuerTLS is an issuer link's TLS from its files (nil when off), and its certificates' expiry
+// (to publish under endpoint "issuer/<name>").
+func issuerTLS(n int, ic config.Issuer) (*tls.Config, []tlsconf.Expiry, error) {
 	t := ic.TLS
 	if !t.Enabled {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cfg, exps, err := tlsconf.Client(t.CAFile, t.CertFile, t.KeyFile, t.ServerName)
 	if err != nil {
-		return nil, usagef("%s: %v", fmt.Sprintf("issuers[%d].tls", n), err)
+		return nil, nil, usagef("issuers[%d].tls: %v", n, err)
 	}
-	m.Set(tlsconf.EndpointIssuer(ic.Name), exps)
-	return cfg, nil
+	return cfg, exps, nil
 }
 
 // clientTLSFlags are the TLS flags of a command that dials the switch (`cardswitch load`).

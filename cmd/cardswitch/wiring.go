@@ -33,7 +33,6 @@ import (
 	"github.com/cardswitch/cardswitch/switch/engine"
 	"github.com/cardswitch/cardswitch/switch/httpapi"
 	"github.com/cardswitch/cardswitch/switch/issuer"
-	"github.com/cardswitch/cardswitch/switch/route"
 	"github.com/cardswitch/cardswitch/switch/saf"
 	"github.com/cardswitch/cardswitch/tlsconf"
 )
@@ -51,9 +50,16 @@ type switchApp struct {
 	verify   *ledger.VerifySchedule
 	hsmClose func()
 	protect  *hsm.DataProtector
-	issuers  []*issuer.Issuer
-	saf      *saf.Queue
+	hsm      hsmAPI
+	links    *linkSet   // the issuer links (links.go)
+	saf      *safHolder // the store-and-forward queue (links.go)
 	engine   *engine.Engine
+	issuerM  *issuer.Metrics
+	tlsM     *tlsconf.Metrics
+	safM     *saf.Metrics
+	engineM  *engine.Metrics
+	reload   *reloader        // POST /v1/reload and SIGHUP (reload.go); nil: no reload (demo)
+	hup      <-chan os.Signal // SIGHUP: reload
 	acceptor *acceptor.Server // the acceptor block's listener
 	acqLn    net.Listener
 	more     []listener // acceptors[]
@@ -62,12 +68,13 @@ type switchApp struct {
 	started  atomic.Bool
 }
 
-// newLogger builds the process logger from the config. With a guard, every line goes through it
-// on its way to stderr: card data that slipped into a log line is masked and counted.
-func newLogger(c config.Log, guard *carddata.Guard) (*zap.Logger, error) {
+// newLogger builds the process logger from the config, and its level (which a reload changes).
+// With a guard, every line goes through it on its way to stderr: card data that slipped into a
+// log line is masked and counted.
+func newLogger(c config.Log, guard *carddata.Guard) (*zap.Logger, zap.AtomicLevel, error) {
 	level, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
-		return nil, usagef("log.level: %v", err)
+		return nil, zap.AtomicLevel{}, usagef("log.level: %v", err)
 	}
 	zc := zap.NewProductionConfig()
 	if c.Format == "console" {
@@ -76,14 +83,16 @@ func newLogger(c config.Log, guard *carddata.Guard) (*zap.Logger, error) {
 	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.Sampling = nil
 	if guard == nil {
-		return zc.Build()
+		log, err := zc.Build()
+		return log, zc.Level, err
 	}
 	enc := zapcore.NewJSONEncoder(zc.EncoderConfig)
 	if c.Format == "console" {
 		enc = zapcore.NewConsoleEncoder(zc.EncoderConfig)
 	}
 	ws := guard.WriteSyncer(zapcore.Lock(os.Stderr))
-	return zc.Build(zap.WrapCore(func(zapcore.Core) zapcore.Core { return zapcore.NewCore(enc, ws, zc.Level) }))
+	log, err := zc.Build(zap.WrapCore(func(zapcore.Core) zapcore.Core { return zapcore.NewCore(enc, ws, zc.Level) }))
+	return log, zc.Level, err
 }
 
 // buildSwitch constructs every component and binds the listeners; nothing runs yet. A problem
@@ -131,91 +140,42 @@ func buildSwitch(ctx context.Context, cfg *config.Config, log *zap.Logger, now f
 		return nil, err
 	}
 	// The writer wakes the store-and-forward loops after a commit that queued items; the queue is
-	// built after the issuer links, so it is reached through this variable, set before anything runs.
-	var queue *saf.Queue
+	// built after the issuer links, so it is reached through a.saf, set before anything runs.
 	a.writer = ledger.NewWriter(a.store, ledger.WriterConfig{BatchItemsMax: cfg.Ledger.BatchMax,
 		HoldTimeoutDefault: cfg.Ledger.HoldTimeout, Now: now, Logger: log.Named("ledger"), Metrics: lm,
-		OnSAFQueued: func() { queue.Wake() }})
+		OnSAFQueued: func() { a.saf.Wake() }})
 
-	routes, names := []route.Entry{}, []string{}
-	for _, is := range cfg.Issuers {
-		names = append(names, is.Name)
-		for _, p := range is.Prefixes {
-			routes = append(routes, route.Entry{Prefix: p, Issuer: is.Name})
-		}
-	}
-	table, err := route.New(routes)
+	table, names, err := routeTable(cfg)
 	if err != nil {
-		return nil, usagef("issuers: %v", err)
+		return nil, err
 	}
-
-	// The engine reports late issuer answers; the links are built first, so they call it through
-	// this variable, set before anything runs.
-	var eng *engine.Engine
-	onLate := func(name string) func(req, resp *iso8583.Message) {
-		return func(req, resp *iso8583.Message) { eng.LateResponse(name, req, resp) }
-	}
-	im := issuer.NewMetrics(a.reg)
-	tlsM := tlsconf.NewMetrics(a.reg)
-	links := map[string]*issuer.Issuer{}
-	var engIssuers []engine.Issuer
+	a.hsm, a.issuerM, a.tlsM, a.safM = h, issuer.NewMetrics(a.reg), tlsconf.NewMetrics(a.reg), saf.NewMetrics(a.reg)
+	var links []*liveLink
 	for n, ic := range cfg.Issuers {
-		framing, err := iso8583.ParseFraming(ic.Framing)
-		if err != nil {
-			return nil, usagef("issuer %s: %v", ic.Name, err)
-		}
-		d, err := issuerDialect(ic)
+		l, exps, err := a.newLink(n, ic)
 		if err != nil {
 			return nil, err
 		}
-		linkTLS, err := issuerTLS(n, ic, tlsM)
-		if err != nil {
-			return nil, err
-		}
-		var endpoints []issuer.Endpoint
-		for _, addr := range ic.EndpointAddrs() {
-			endpoints = append(endpoints, issuer.Endpoint{Addr: addr, TLS: linkTLS})
-		}
-		link, err := issuer.New(issuer.Config{
-			Name: ic.Name, Endpoints: endpoints, Connections: ic.Connections, Framing: framing, Spec: d.spec,
-			Header: d.header, Mapping: d.mapping, NetworkCodes: d.codes,
-			Circuit: issuer.Circuit{Disabled: !ic.Circuit.On(), Failures: ic.Circuit.ConsecutiveFailures, OpenFor: ic.Circuit.OpenDuration},
-			Timeout: ic.Timeout, EchoInterval: d.echo, SignOn: ic.SignsOn(), MaxInFlight: ic.MaxInFlight,
-			AcquirerID: cfg.AcquirerID, ReconnectMin: ic.ReconnectMin, ReconnectMax: ic.ReconnectMax,
-			MaxFrame: min(config.DefaultMaxFrame, framing.MaxLength()), OnLate: onLate(ic.Name),
-			MAC: issuerMAC(h, hsmKey(ic.MACKey, hsm.KeyTypeZAK)),
-		}, log.Named("issuer"), im, now)
-		if err != nil {
-			return nil, usagef("issuer %s: %v", ic.Name, err)
-		}
-		a.issuers = append(a.issuers, link)
-		links[ic.Name] = link
-		engIssuers = append(engIssuers, engine.Issuer{Name: ic.Name, Link: linkAdapter{link}, Timeout: ic.Timeout,
-			ZPK: hsmKey(ic.ZPK, hsm.KeyTypeZPK), StandIn: engine.StandIn{Enabled: ic.StandIn.Enabled, MaxAmount: ic.StandIn.MaxAmount,
-				MaxPerCardDay: ic.StandIn.MaxPerCardDay, ProcessingCodes: ic.StandIn.ProcessingCodes, MCCs: ic.StandIn.MCCs},
-			EMV: engineEMV(ic.EMV)})
+		a.tlsM.Set(tlsconf.EndpointIssuer(ic.Name), exps)
+		links = append(links, l)
 	}
+	a.links = newLinkSet(log.Named("issuer"), links)
+	a.saf = newSAFHolder(a.newQueue(cfg, 0))
 
-	sc := cfg.SAF
-	queue = saf.New(saf.Config{Issuers: names, Node: cfg.NodeID, Window: sc.Window, Timeout: sc.Timeout,
-		RetryMin: sc.RetryMin, RetryMax: sc.RetryMax, MaxAge: sc.MaxAge, StaleAfter: sc.IntentStaleAfter,
-		Retention: sc.Retention}, a.store, a.writer, safSender{links}, a.protect, log.Named("saf"), saf.NewMetrics(a.reg), now)
-	a.saf = queue
-
-	ecfg, err := engineConfig(cfg, engIssuers)
+	ecfg, err := engineConfig(cfg, engineIssuers(links))
 	if err != nil {
 		return nil, err
 	}
-	em := engine.NewMetrics(a.reg)
-	em.Issuers(names...)
-	eng, err = engine.New(ecfg, engine.Deps{Router: table, Ledger: engineLedger{a.writer, a.store}, HSM: h,
-		Protector: a.protect, Log: log.Named("engine"), Metrics: em, Now: now})
+	a.engineM = engine.NewMetrics(a.reg)
+	a.engineM.Issuers(names...)
+	a.engine, err = engine.New(ecfg, engine.Deps{Router: table, Ledger: engineLedger{a.writer, a.store}, HSM: h,
+		Protector: a.protect, Log: log.Named("engine"), Metrics: a.engineM, Now: now})
 	if err != nil {
 		return nil, err
 	}
-	a.engine = eng
+	eng := a.engine
 
-	ls, err := buildListeners(cfg, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg), tlsM)
+	ls, err := buildListeners(cfg, eng, log.Named("acceptor"), acceptor.NewMetrics(a.reg), a.tlsM)
 	if err != nil {
 		return nil, err
 	}
@@ -251,12 +211,14 @@ func (a *switchApp) run(ctx context.Context) error {
 		}()
 	}
 	goBack("ledger-writer", a.writer.Run)
-	for _, is := range a.issuers {
-		goBack("issuer-"+is.Name(), is.Run)
-	}
+	a.links.start(backCtx)
+	back.Go(func() {
+		<-backCtx.Done()
+		a.links.wait()
+	})
 	// Before any new traffic: what this instance had in flight when it last stopped without an
 	// answer is reversed at its issuers.
-	if n, err := a.saf.RecoverOwn(ctx); err != nil {
+	if n, err := a.saf.queue().RecoverOwn(ctx); err != nil {
 		stopBack()
 		back.Wait()
 		stopHTTP()
@@ -283,6 +245,9 @@ func (a *switchApp) run(ctx context.Context) error {
 		}
 	}
 
+	if a.hup != nil {
+		web.Go(func() { a.reloadOnSignal(httpCtx) })
+	}
 	handler := httpapi.Handler(a.httpDeps())
 	web.Add(1)
 	var httpErr error
@@ -292,7 +257,7 @@ func (a *switchApp) run(ctx context.Context) error {
 	}()
 
 	a.log.Info("cardswitch serving", zap.String("acquirer", a.acqLn.Addr().String()), zap.String("http", a.httpLn.Addr().String()),
-		zap.Int("more-listeners", len(a.more)), zap.Int("issuers", len(a.issuers)), zap.String("ledger", a.store.Describe()))
+		zap.Int("more-listeners", len(a.more)), zap.Int("issuers", len(a.links.list())), zap.String("ledger", a.store.Describe()))
 	a.started.Store(true)
 	var more sync.WaitGroup
 	for _, l := range a.more {
@@ -337,8 +302,8 @@ func (a *switchApp) ready() error {
 	if err := a.writer.Err(); err != nil {
 		return fmt.Errorf("ledger unavailable: %w", err)
 	}
-	for _, is := range a.issuers {
-		if is.Status().Up {
+	for _, l := range a.links.list() {
+		if l.link.Status().Up {
 			return nil
 		}
 	}
@@ -350,9 +315,10 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 		Gatherer: a.reg,
 		Ready:    a.ready,
 		Issuers: func() any {
-			out := make([]issuer.Status, 0, len(a.issuers))
-			for _, is := range a.issuers {
-				out = append(out, is.Status())
+			links := a.links.list()
+			out := make([]issuer.Status, 0, len(links))
+			for _, l := range links {
+				out = append(out, l.link.Status())
 			}
 			return out
 		},
@@ -392,6 +358,12 @@ func (a *switchApp) httpDeps() httpapi.Deps {
 				return nil, httpapi.ErrNotFound
 			}
 			return tx, err
+		},
+		Reload: func(ctx context.Context, actor string) (any, error) {
+			if a.reload == nil {
+				return nil, httpapi.ErrNotFound
+			}
+			return a.Reload(ctx, actor)
 		},
 		Pprof:   a.cfg.HTTP.Pprof,
 		Token:   a.cfg.HTTP.Token,
@@ -583,17 +555,6 @@ func (a linkAdapter) Send(ctx context.Context, req *iso8583.Message) (*iso8583.M
 		return nil, fmt.Errorf("%w: %w", engine.ErrIssuerTimeout, err)
 	}
 	return nil, err
-}
-
-// safSender delivers store-and-forward items over the issuer links.
-type safSender struct{ links map[string]*issuer.Issuer }
-
-func (s safSender) Send(ctx context.Context, name string, msg *iso8583.Message) (*iso8583.Message, error) {
-	l, ok := s.links[name]
-	if !ok {
-		return nil, fmt.Errorf("store-and-forward item for unknown issuer %q", name)
-	}
-	return l.Send(ctx, msg)
 }
 
 // engineLedger is the engine's view of the ledger: the batch writer for decisions, the store

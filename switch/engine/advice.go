@@ -113,8 +113,8 @@ func (e *Engine) reversalOfUnknown(ctx context.Context, req *iso8583.Message, ki
 	// Recorded against no original, whatever field 90 says: the look-up above found none this
 	// terminal and merchant may reverse, and the ledger must not reverse another's.
 	ev.OriginalID = "unknown/" + id
-	issuer, err := e.router.Route(req.PAN)
-	if is := e.issuers[issuer]; err == nil && is != nil {
+	issuer, err := e.route(req.PAN)
+	if is := e.issuer(issuer); err == nil && is != nil {
 		ev.Issuer = is.Name
 		fwd := issuerRequest(req, req.RRN)
 		fwd.MTI = iso8583.MTIClass(req.MTI)
@@ -138,7 +138,7 @@ func (e *Engine) reversalOfUnknown(ctx context.Context, req *iso8583.Message, ki
 // merchantFor returns the request's merchant when it exists, the terminal may serve it and it may
 // do txn; otherwise the response code (03 or 12).
 func (e *Engine) merchantFor(req *iso8583.Message, txn TxnSet) (*Merchant, string) {
-	m := e.merchants[req.MerchantID]
+	m := e.merchant(req.MerchantID)
 	switch {
 	case m == nil || !e.terminalMayServe(req.TerminalID, m.ID):
 		return nil, iso8583.RCUnknownMerchant

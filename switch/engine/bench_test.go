@@ -24,7 +24,7 @@ func (*nopLedger) Intend(context.Context, ledger.Intent) error { return nil }
 func BenchmarkEngineAuthorization(b *testing.B) {
 	v := newEnv(b, nil)
 	v.e.ledger = &nopLedger{}
-	v.e.issuers["alpha"].Link = instantIssuer{}
+	v.e.issuer("alpha").Link = instantIssuer{}
 	reqs := make([]*iso8583.Message, 1<<16)
 	for i := range reqs {
 		r := v.auth(visa, 1001)

@@ -8,7 +8,7 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -91,11 +91,8 @@ type Deps struct {
 
 // Engine handles requests; it is safe for concurrent use.
 type Engine struct {
-	cfg           Config
-	merchants     map[string]*Merchant
-	terminals     map[string]*Terminal
-	issuers       map[string]*Issuer
-	router        Router
+	cfg           Config                   // as built; its merchants, terminals and issuers are conf's
+	conf          atomic.Pointer[snapshot] // merchants, terminals, issuers, router (reconfigure.go)
 	ledger        Ledger
 	hsm           HSM
 	protector     Protector
@@ -115,28 +112,17 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		return nil, errors.New("engine: router, ledger, log, metrics and clock are required")
 	}
 	e := &Engine{
-		cfg: cfg, router: d.Router, ledger: d.Ledger, hsm: d.HSM, protector: d.Protector,
+		cfg: cfg, ledger: d.Ledger, hsm: d.HSM, protector: d.Protector,
 		spec: iso8583.AcquirerSpec(), log: d.Log, metrics: d.Metrics, now: d.Now,
 		compensations: make(chan compensation, compensationsMax),
-		merchants:     make(map[string]*Merchant, len(cfg.Merchants)),
-		terminals:     make(map[string]*Terminal, len(cfg.Terminals)),
-		issuers:       make(map[string]*Issuer, len(cfg.Issuers)),
 		dups:          newDupCache(cfg.DuplicateMax, cfg.DuplicateWindow),
 		rrn:           newRRNSource(cfg.NodeID, d.Now()),
 	}
-	for i := range cfg.Merchants {
-		e.merchants[cfg.Merchants[i].ID] = &cfg.Merchants[i]
+	s, err := newSnapshot(cfg, d.Router)
+	if err != nil {
+		return nil, err
 	}
-	for i := range cfg.Terminals {
-		e.terminals[cfg.Terminals[i].ID] = &cfg.Terminals[i]
-	}
-	for i := range cfg.Issuers {
-		is := &cfg.Issuers[i]
-		if is.Link == nil {
-			return nil, fmt.Errorf("engine: issuer %q has no link", is.Name)
-		}
-		e.issuers[is.Name] = is
-	}
+	e.conf.Store(s)
 	return e, nil
 }
 

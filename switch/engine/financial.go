@@ -37,7 +37,7 @@ func (e *Engine) duplicate(ctx context.Context, req *iso8583.Message, entry *dup
 // intent (the reversal that would undo it) is durable; the decision and the intent's resolution
 // are committed together, and only then is the terminal answered.
 func (e *Engine) decideFinancial(ctx context.Context, req *iso8583.Message, kind txnKind, id string, now time.Time) *iso8583.Message {
-	m := e.merchants[req.MerchantID]
+	m := e.merchant(req.MerchantID)
 	if m == nil || !e.terminalMayServe(req.TerminalID, m.ID) {
 		return respond(req, iso8583.RCUnknownMerchant)
 	}
@@ -55,8 +55,8 @@ func (e *Engine) decideFinancial(ctx context.Context, req *iso8583.Message, kind
 			return respond(req, code)
 		}
 	}
-	issuerName, err := e.router.Route(req.PAN)
-	is := e.issuers[issuerName]
+	issuerName, err := e.route(req.PAN)
+	is := e.issuer(issuerName)
 	if err != nil || is == nil {
 		return respond(req, iso8583.RCNoSuchIssuer)
 	}
@@ -273,7 +273,7 @@ func reversalOf(fwd *iso8583.Message) *iso8583.Message {
 
 // terminalMayServe reports whether a configured terminal is bound to another merchant.
 func (e *Engine) terminalMayServe(terminal, merchant string) bool {
-	t := e.terminals[terminal]
+	t := e.terminal(terminal)
 	return t == nil || t.Merchant == "" || t.Merchant == merchant
 }
 

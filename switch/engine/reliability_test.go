@@ -159,10 +159,10 @@ func TestStandIn(t *testing.T) {
 
 	withPIN := v.purchase("5454545454545454", 1001)
 	withPIN.TerminalID, withPIN.PINBlock = "TERM0001", []byte{1, 2, 3, 4, 5, 6, 7, 8}
-	v.e.issuers["beta"].ZPK = v.e.issuers["alpha"].ZPK
+	v.e.issuer("beta").ZPK = v.e.issuer("alpha").ZPK
 	require.Equal(t, "91", v.handle(withPIN).ResponseCode, "never with a PIN")
 
-	v.e.issuers["beta"].StandIn.MCCs = []string{"4111"}
+	v.e.issuer("beta").StandIn.MCCs = []string{"4111"}
 	require.Equal(t, "91", v.handle(v.purchase("5431111111111111", 1001)).ResponseCode, "merchant's MCC not allowed")
 }
 

@@ -35,7 +35,7 @@ func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issu
 	if req.PINBlock == nil {
 		return ""
 	}
-	t := e.terminals[req.TerminalID]
+	t := e.terminal(req.TerminalID)
 	if e.hsm == nil || t == nil || t.PINKey.Cryptogram == "" || is.ZPK.Cryptogram == "" {
 		e.metrics.securityFailures.WithLabelValues("pin_no_key").Inc()
 		return iso8583.RCSecurityViolation
@@ -66,7 +66,7 @@ func (e *Engine) secure(ctx context.Context, req, fwd *iso8583.Message, is *Issu
 // terminal has none or the MAC verifies, else the response code (63; 96 when the HSM is
 // unreachable).
 func (e *Engine) terminalMAC(ctx context.Context, req *iso8583.Message) string {
-	t := e.terminals[req.TerminalID]
+	t := e.terminal(req.TerminalID)
 	if t == nil || t.MACKey.Cryptogram == "" {
 		return ""
 	}

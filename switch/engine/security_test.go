@@ -436,7 +436,7 @@ func BenchmarkSecure(b *testing.B) {
 		{"PIN and MAC", pinMAC}, {"EMV ARQC", chip},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			is := s.e.issuers["alpha"]
+			is := s.e.issuer("alpha")
 			b.ReportAllocs()
 			for b.Loop() {
 				fwd := *bc.req

@@ -40,6 +40,9 @@ type Deps struct {
 	SAF       func(ctx context.Context, f ledger.SAFFilter) (any, error)
 	SAFItem   func(ctx context.Context, seq int64) (*ledger.SAFItem, error)
 	ChangeSAF func(ctx context.Context, c ledger.SAFChange, actor string) error
+	// Reload re-reads the configuration file (POST /v1/reload): what changed, or why the file was
+	// refused (recorded in the audit log as actor's).
+	Reload func(ctx context.Context, actor string) (any, error)
 	// Pprof serves the Go profiler under /debug/pprof/ (for operators; off by default).
 	Pprof bool
 	// Token, when set, is required as "Authorization: Bearer <token>" on every /v1/... and
@@ -82,6 +85,7 @@ func routes(d Deps, open, mux *http.ServeMux) {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	reloadRoute(d, mux)
 	mux.HandleFunc("GET /v1/issuers", func(w http.ResponseWriter, _ *http.Request) {
 		if d.Issuers == nil {
 			http.NotFound(w, nil)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	connection "github.com/moov-io/iso8583-connection"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cardswitch/cardswitch/iso8583"
@@ -26,13 +25,12 @@ type endpoint struct {
 	slots []*slot
 	br    *breaker
 	rr    atomic.Uint32 // round-robin position over slots
-	up    prometheus.Gauge
 
 	upMu sync.Mutex // serialises refreshUp, so that the gauge ends with the last state
 }
 
 func newEndpoint(i *Issuer, idx int, cfg Endpoint) *endpoint {
-	e := &endpoint{i: i, idx: idx, cfg: cfg, tls: withServerName(cfg.TLS, cfg.Addr), up: i.m.endpointUp(cfg.Addr)}
+	e := &endpoint{i: i, idx: idx, cfg: cfg, tls: withServerName(cfg.TLS, cfg.Addr)}
 	e.br = newBreaker(i.cfg.Circuit, i.now, e.circuitChanged)
 	e.slots = make([]*slot, i.cfg.Connections)
 	for n := range e.slots {
@@ -87,14 +85,17 @@ func (e *endpoint) reserve() (s *slot, c *connection.Connection, up bool) {
 }
 
 // refreshUp sets the endpoint's up gauge and the issuer's circuit state after a connection or
-// circuit change.
+// circuit change (from Run on: a link built by a reload that is refused publishes nothing).
 func (e *endpoint) refreshUp() {
+	if e.i.retired.Load() || !e.i.started.Load() {
+		return
+	}
 	e.upMu.Lock()
 	v := 0.0
 	if e.available() {
 		v = 1
 	}
-	e.up.Set(v)
+	e.i.m.endpointUp(e.cfg.Addr).Set(v)
 	e.upMu.Unlock()
 	e.i.refreshCircuit()
 }
@@ -174,6 +175,9 @@ func (i *Issuer) noteActive(e *endpoint) {
 // connection in service (among all of them when none is), so that "open" means that the issuer
 // cannot take traffic because of its breakers.
 func (i *Issuer) refreshCircuit() {
+	if i.retired.Load() || !i.started.Load() {
+		return
+	}
 	i.circMu.Lock()
 	defer i.circMu.Unlock()
 	st := i.circuitState()

@@ -39,6 +39,7 @@ type Issuer struct {
 	endpoints []*endpoint            // in priority order
 	active    atomic.Int32           // the endpoint that carried the last request (-1: none yet)
 	circMu    sync.Mutex             // serialises refreshCircuit
+	retired   atomic.Bool            // replaced or removed by a reload: the state gauges are no longer its own
 	stamp     atomic.Pointer[stamp7] // field 7 of the current second
 	lateCh    chan lateAnswer        // to the late dispatcher; never closed
 	started   atomic.Bool
@@ -86,9 +87,6 @@ func New(cfg Config, log *zap.Logger, m *Metrics, now func() time.Time) (*Issuer
 		i.endpoints = append(i.endpoints, e)
 		i.slots = append(i.slots, e.slots...)
 	}
-	for _, e := range i.endpoints {
-		e.refreshUp()
-	}
 	return i, nil
 }
 
@@ -107,6 +105,9 @@ func (i *Issuer) Run(ctx context.Context) error {
 		addrs[n] = e.cfg.Addr
 	}
 	i.log.Info("issuer link starting", zap.Strings("endpoints", addrs), zap.Int("connections", len(i.slots)))
+	for _, e := range i.endpoints {
+		e.refreshUp() // the state gauges exist from the start
+	}
 	stop := make(chan struct{})
 	var late sync.WaitGroup
 	late.Go(func() { i.lateLoop(stop) })

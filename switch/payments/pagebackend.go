@@ -177,7 +177,7 @@ func apiCard(c page.Card) *apigen.CardInput {
 }
 
 func (s *Service) merchantName(id string) string {
-	if m := s.merchants[id]; m != nil && m.Name != "" {
+	if m, _ := s.Merchant(id); m != nil && m.Name != "" {
 		return m.Name
 	}
 	return id
@@ -189,7 +189,7 @@ func (s *Service) pageExpired(p *store.Payment) bool {
 
 // paymentSession is a page token's payment as the page shows it.
 func (s *Service) paymentSession(p *store.Payment, bill *store.Bill) *page.Session {
-	m := s.merchants[p.Merchant]
+	m, _ := s.Merchant(p.Merchant)
 	exp, _ := ledger.Exponent(p.Currency)
 	ses := &page.Session{MerchantName: s.merchantName(p.Merchant), Description: p.Description, Reference: p.Reference,
 		Amount: p.Amount, Fee: p.Fee, Currency: alphaCurrency(p.Currency), Exponent: exp, ReturnURL: p.ReturnURL,
@@ -223,7 +223,7 @@ func (s *Service) paymentSession(p *store.Payment, bill *store.Bill) *page.Sessi
 
 // billSession is a bill as its page shows it.
 func (s *Service) billSession(b *store.Bill) *page.Session {
-	m := s.merchants[b.Agency]
+	m, _ := s.Merchant(b.Agency)
 	exp, _ := ledger.Exponent(b.Currency)
 	ses := &page.Session{MerchantName: s.merchantName(b.Agency), Description: b.Description, Reference: b.Reference,
 		Amount: b.Amount, Fee: b.Fee, Currency: alphaCurrency(b.Currency), Exponent: exp, ReturnURL: b.ReturnURL,
@@ -309,7 +309,7 @@ func (s *Service) pageReceipt(p *store.Payment, rc apigen.Receipt) *page.Receipt
 	out := &page.Receipt{Number: rc.ReceiptNumber, PaymentID: p.ID, MerchantName: rc.MerchantName, Reference: p.Reference,
 		BillReference: deref(rc.BillReference), Description: p.Description, Amount: rc.Amount, Fee: rc.Fee,
 		Currency: rc.Currency, Exponent: exp, AuthorizationCode: p.AuthCode, RRN: p.RRN, ReturnURL: p.ReturnURL}
-	if m := s.merchants[p.Merchant]; m != nil {
+	if m, _ := s.Merchant(p.Merchant); m != nil {
 		out.Agency, out.Language = m.Agency, m.Language
 	}
 	if rc.AmountRefunded != nil {

@@ -164,7 +164,7 @@ func (s *Service) authorize(ctx context.Context, p *store.Payment, card *apigen.
 // (0100 manual capture, 0200 automatic): the intent to write before it is sent. It returns the
 // message and the identity's second (the Write's ClockSecond).
 func (s *Service) prepareAuth(p *store.Payment, card *apigen.CardInput, now time.Time) (*iso8583.Message, int64, error) {
-	m := s.merchants[p.Merchant]
+	m, _ := s.Merchant(p.Merchant)
 	id := s.ids.allocate(now)
 	p.Terminal = VirtualTerminal(m.ID, time.Unix(id.Second, 0).UTC().Year())
 	mti := iso8583.MTIFinancial

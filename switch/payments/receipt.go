@@ -12,7 +12,7 @@ import (
 // receipt is a succeeded payment's receipt. Its number is derived from the RRN, which the switch
 // never assigns twice, so it is unique per merchant or agency without a counter.
 func (s *Service) receipt(p *store.Payment) apigen.Receipt {
-	m := s.merchants[p.Merchant]
+	m, _ := s.Merchant(p.Merchant)
 	name := p.Merchant
 	if m != nil && m.Name != "" {
 		name = m.Name

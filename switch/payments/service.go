@@ -14,6 +14,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -74,7 +75,7 @@ type Deps struct {
 type Service struct {
 	cfg       Config
 	d         Deps
-	merchants map[string]*Merchant
+	merchants atomic.Pointer[map[string]*Merchant] // swapped whole by SetMerchants
 	ids       *identities
 	locks     [256]sync.Mutex // per payment (striped): one operation at a time
 	endpoints *endpointCache
@@ -106,7 +107,21 @@ func NewService(cfg Config, d Deps, floor int64) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, d: d, merchants: ms, ids: newIdentities(cfg.NodeID, floor), endpoints: newEndpointCache(d.Store)}, nil
+	s := &Service{cfg: cfg, d: d, ids: newIdentities(cfg.NodeID, floor), endpoints: newEndpointCache(d.Store)}
+	s.merchants.Store(&ms)
+	return s, nil
+}
+
+// SetMerchants replaces the merchants and agencies (a configuration reload); requests in progress
+// finish with the set they looked up. The caller must not remove a merchant that may still have
+// payments.
+func (s *Service) SetMerchants(merchants []Merchant) error {
+	ms, err := buildMerchants(merchants)
+	if err != nil {
+		return err
+	}
+	s.merchants.Store(&ms)
+	return nil
 }
 
 // LoadEndpoints reads the webhook endpoints into the service's cache (at start).
@@ -114,7 +129,7 @@ func (s *Service) LoadEndpoints(ctx context.Context) error { return s.endpoints.
 
 // Merchant returns a configured merchant.
 func (s *Service) Merchant(id string) (*Merchant, bool) {
-	m, ok := s.merchants[id]
+	m, ok := (*s.merchants.Load())[id]
 	return m, ok
 }
 
