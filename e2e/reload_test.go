@@ -56,7 +56,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	path := s.serveArgs[2]
 	base, err := os.ReadFile(path)
 	require.NoError(t, err)
-	write := func(extra string) { require.NoError(t, os.WriteFile(path, append(append([]byte{}, base...), extra...), 0o600)) }
+	write := func(extra string) {
+		require.NoError(t, os.WriteFile(path, append(append([]byte{}, base...), extra...), 0o600))
+	}
 
 	dir := t.TempDir()
 	report, approvals := filepath.Join(dir, "report.json"), filepath.Join(dir, "approvals.jsonl")
@@ -67,11 +69,14 @@ func TestReloadUnderLoad(t *testing.T) {
 	var loadOut strings.Builder
 	load.Stdout, load.Stderr = &loadOut, &loadOut
 	require.NoError(t, load.Start())
-	loadDone := make(chan error, 1)
-	go func() { loadDone <- load.Wait() }()
+	loadDone, exited := make(chan error, 1), make(chan struct{})
+	go func() {
+		loadDone <- load.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		load.Process.Kill()
-		<-loadDone
+		<-exited
 	})
 	waitPurchases := func(n int) {
 		t.Helper()
@@ -110,8 +115,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	var rep struct {
 		Sent, Answered, Timeouts, Unexpected, Unanswered, Skipped int64
-		ConnErrors                                                 int64            `json:"connection_errors"`
-		ResponseCodes                                              map[string]int64 `json:"response_codes"`
+		ConnErrors                                                int64            `json:"connection_errors"`
+		ResponseCodes                                             map[string]int64 `json:"response_codes"`
 	}
 	b, err := os.ReadFile(report)
 	require.NoError(t, err)
