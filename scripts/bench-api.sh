@@ -6,7 +6,7 @@
 #
 # Starts two issuer simulators and `cardswitch serve` (the embedded store in a temporary
 # directory, or PostgreSQL when CARDSWITCH_DATABASE_URL is set), then:
-#   1. API saturation: `load --api`, closed model, $CONC payments outstanding (default 256), card
+#   1. API saturation: `load --api`, closed model, $CONC payments outstanding (default 512), card
 #      payments with automatic capture (each authorised and durable before its answer);
 #   2. API at a fixed 1,000/s (open model; latency from each payment's intended send time);
 #   3. ISO 8583 saturation: `load`, closed model, $CONC outstanding, purchases only.
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-20s}
 OFF=${PORT_OFFSET:-23000}
-CONC=${CONC:-256}
+CONC=${CONC:-512}
 ALPHA=127.0.0.1:$((584+OFF)) BETA=127.0.0.1:$((585+OFF)) ACQ=127.0.0.1:$((583+OFF))
 HTTP=127.0.0.1:$((80+OFF)) API=127.0.0.1:$((81+OFF))
 WORK=$(mktemp -d /tmp/bench-api.XXXXXX)
