@@ -3,6 +3,7 @@ package payments
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -303,4 +304,33 @@ func TestReceipt(t *testing.T) {
 	require.Contains(t, string(html.Body), "12.34 USD")
 	require.NotContains(t, string(html.Body), "<script>")
 	require.Contains(t, string(html.Body), "&lt;script&gt;")
+}
+
+func TestRateLimitAndReadiness(t *testing.T) {
+	h := newHarness(t)
+	var notReady atomic.Bool
+	api, err := NewAPI(h.svc, HTTPConfig{RateLimit: 2, Ready: func() error {
+		if notReady.Load() {
+			return errPrivateForTest
+		}
+		return nil
+	}}, nil)
+	require.NoError(t, err)
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	old := h.srv
+	h.srv = srv
+	defer func() { h.srv = old }()
+	var last reply
+	for i := 0; i < 3; i++ {
+		last = h.do("GET", "/v1/payments", merchantKey, nil)
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.Status)
+	require.Equal(t, "rate_limited", last.errCode(t))
+	require.NotEmpty(t, last.Header.Get("Retry-After"))
+	require.Equal(t, http.StatusOK, h.do("GET", "/v1/payments", "sk_test_OTHERMERCHANT01", nil).Status, "the limit is per key")
+	notReady.Store(true)
+	r := h.do("GET", "/v1/payments", "sk_test_GOVAGENCY000001", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.Status)
+	require.Equal(t, "service_unavailable", r.errCode(t))
 }

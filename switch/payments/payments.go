@@ -477,13 +477,11 @@ const (
 	posConditionEcommerce = "59"
 )
 
-// fieldCVC carries the card's CVC to the issuer: field 63 (reserved for private use in
+// cvcField is the card's CVC as it travels to the issuer in field 63 (reserved for private use in
 // ISO 8583:1987; the acquirer spec has no field of its own for it, 48 carries the payment
-// reference and 62 the DUKPT KSN), as 6 characters in the layout Visa uses for CVV2 data
-// (126.10): presence indicator 1 (value present), response type 1 (a result is wanted), the value
+// reference and 62 the DUKPT KSN): 6 characters in the layout Visa uses for CVV2 data (126.10),
+// presence indicator 1 (value present), response type 1 (a result is wanted), the value
 // right-justified in 4. It is never stored or logged.
-const fieldCVC = 63 // documentation: the field Private63 is
-
 func cvcField(cvc string) string {
 	return fmt.Sprintf("11%4s", cvc)
 }
